@@ -1,0 +1,1 @@
+"""InfoGAN benchmark suite."""

@@ -1,0 +1,222 @@
+"""RunConfig: every knob of a run as one typed, plain-data dataclass, validated at load time.
+
+The same dict goes to the run dir's ``config.yaml``, the checkpoint and (later) ``wandb.config``.
+Fields with a ``Literal`` type list their allowed values; the CLI flags are the field names
+with ``_`` -> ``-`` (``batch_size`` -> ``--batch-size``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+Dataset = Literal["digits", "mnist", "fashion-mnist", "cifar10"]
+GeneratorKind = Literal["transpose", "upsample"]
+DNorm = Literal["batch", "spectral"]
+QContLoss = Literal["mse", "gaussian-nll"]
+QOptimizer = Literal["with-d", "with-g"]
+Device = Literal["auto", "cpu", "cuda"]
+
+# Fields that may differ between a run and its resume: they change how long or how often,
+# never what a step computes.
+RESUMABLE_FIELDS = frozenset(
+    {"steps", "resume", "device", "log_every", "eval_every", "checkpoint_every", "progress"}
+)
+
+
+class ConfigError(ValueError):
+    """A bad config value; the message is one line naming the field and what is allowed."""
+
+
+def _doc(text: str, **extra: Any) -> dict[str, Any]:
+    return {"help": text, **extra}
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run. Defaults follow the InfoGAN paper's MNIST setup."""
+
+    # data
+    dataset: Dataset = field(default="digits", metadata=_doc("dataset to train on"))
+    data_dir: str = field(
+        default="data", metadata=_doc("root folder in torchvision's layout (MNIST/raw/...)")
+    )
+    # the four axes
+    generator: GeneratorKind = field(
+        default="transpose",
+        metadata=_doc("G upsampling: 4x4 transposed conv, or nearest x2 + 3x3 conv"),
+    )
+    d_norm: DNorm = field(
+        default="batch", metadata=_doc("D/Q trunk normalisation: BatchNorm or spectral norm")
+    )
+    q_cont_loss: QContLoss = field(
+        default="mse",
+        metadata=_doc("Q loss for continuous codes: MSE, or Gaussian NLL with learned sigma"),
+    )
+    supervised_fraction: float = field(
+        default=0.0,
+        metadata=_doc(
+            "share of real train images whose labels train Q's categorical head", lo=0.0, hi=1.0
+        ),
+    )
+    # latent layout
+    noise_dim: int = field(default=62, metadata=_doc("incompressible noise z ~ U(-1, 1)", lo=0))
+    cat_codes: str = field(
+        default="10",
+        metadata=_doc(
+            "categorical codes: comma-separated class counts, e.g. '10' or '10,10'; 'none'"
+        ),
+    )
+    n_cont_codes: int = field(default=2, metadata=_doc("continuous codes c ~ U(-1, 1)", lo=0))
+    # losses and optimisation
+    lambda_cat: float = field(
+        default=1.0, metadata=_doc("weight of the categorical info loss", lo=0.0)
+    )
+    lambda_cont: float = field(
+        default=0.1, metadata=_doc("weight of the continuous info loss", lo=0.0)
+    )
+    lr_d: float = field(
+        default=2e-4, metadata=_doc("Adam learning rate of D and Q", lo=0.0, open_lo=True)
+    )
+    lr_g: float = field(
+        default=1e-3, metadata=_doc("Adam learning rate of G", lo=0.0, open_lo=True)
+    )
+    q_optimizer: QOptimizer = field(
+        default="with-d",
+        metadata=_doc(
+            "optimiser of Q's head: D's (lr_d, paper) or G's (lr_g); the trunk is always D's"
+        ),
+    )
+    beta1: float = field(default=0.5, metadata=_doc("Adam beta1", lo=0.0, hi=1.0))
+    beta2: float = field(default=0.999, metadata=_doc("Adam beta2", lo=0.0, hi=1.0))
+    batch_size: int = field(default=64, metadata=_doc("images per step", lo=1))
+    steps: int = field(
+        default=3000, metadata=_doc("training steps (one D and one G update each)", lo=1)
+    )
+    seed: int = field(
+        default=0, metadata=_doc("seed of weights, latents, shuffling, label subset", lo=0)
+    )
+    # run management
+    device: Device = field(default="auto", metadata=_doc("'auto' takes cuda when available"))
+    run_dir: str = field(
+        default="runs/default", metadata=_doc("where config, metrics, checkpoints go")
+    )
+    resume: bool = field(default=False, metadata=_doc("continue the run in run_dir from last.pt"))
+    log_every: int = field(default=50, metadata=_doc("steps between metrics.jsonl lines", lo=1))
+    eval_every: int = field(
+        default=500,
+        metadata=_doc("steps between cat_acc on a test subset; 0 = only at the end", lo=0),
+    )
+    checkpoint_every: int = field(
+        default=500, metadata=_doc("steps between writes of last.pt", lo=1)
+    )
+    progress: bool = field(default=True, metadata=_doc("show a progress bar"))
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            _check_field(f, getattr(self, f.name))
+        if not self.cat_class_counts and self.n_cont_codes == 0:
+            raise ConfigError("cat_codes/n_cont_codes: need at least one latent code")
+        if self.supervised_fraction > 0 and not self.cat_class_counts:
+            raise ConfigError("supervised_fraction: needs a categorical code (cat_codes is 'none')")
+
+    @property
+    def cat_class_counts(self) -> list[int]:
+        """Class count of each categorical code, e.g. [10]."""
+        return _parse_cat_codes(self.cat_codes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def recipe_differences(self, other: RunConfig) -> list[str]:
+        """Fields that differ and would change what training computes."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        return [k for k in mine if k not in RESUMABLE_FIELDS and mine[k] != theirs[k]]
+
+
+def _parse_cat_codes(text: str) -> list[int]:
+    if text.strip().lower() in ("", "none"):
+        return []
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or any(c < 2 for c in counts):
+        raise ConfigError(
+            f"cat_codes: expected comma-separated class counts >= 2 or 'none', got {text!r}"
+        )
+    return counts
+
+
+def field_choices(f: dataclasses.Field) -> tuple[Any, ...] | None:
+    hint = typing.get_type_hints(RunConfig)[f.name]
+    return typing.get_args(hint) if typing.get_origin(hint) is Literal else None
+
+
+def field_type(f: dataclasses.Field) -> type:
+    """The plain Python type of a field: str for Literal fields."""
+    hint = typing.get_type_hints(RunConfig)[f.name]
+    return str if typing.get_origin(hint) is Literal else hint
+
+
+def _check_field(f: dataclasses.Field, value: Any) -> None:
+    kind = field_type(f)
+    ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if not ok:
+        raise ConfigError(f"{f.name}: expected {kind.__name__}, got {value!r}")
+    choices = field_choices(f)
+    if choices is not None and value not in choices:
+        raise ConfigError(f"{f.name}: expected one of {', '.join(choices)}; got {value!r}")
+    meta = f.metadata
+    if kind in (int, float):
+        if kind is float and not math.isfinite(value):
+            raise ConfigError(f"{f.name}: expected a finite number, got {value!r}")
+        lo, hi = meta.get("lo"), meta.get("hi")
+        too_low = lo is not None and (value <= lo if meta.get("open_lo") else value < lo)
+        if too_low or (hi is not None and value > hi):
+            bound = f"> {lo}" if meta.get("open_lo") else f">= {lo}"
+            allowed = f"{bound} and <= {hi}" if hi is not None else bound
+            raise ConfigError(f"{f.name}: expected a value {allowed}, got {value!r}")
+    if f.name == "cat_codes":
+        _parse_cat_codes(value)
+
+
+def from_dict(values: dict[str, Any]) -> RunConfig:
+    """Build a RunConfig, rejecting unknown keys and wrong types with a one-line ConfigError."""
+    known = {f.name for f in dataclasses.fields(RunConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown config key(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    return RunConfig(**values)
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping of config values."""
+    path = Path(path)
+    try:
+        values = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(
+            f"config file {path} is not valid YAML: {str(err).splitlines()[0]}"
+        ) from None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"config file {path}: expected a mapping of field: value")
+    return values
+
+
+def save_yaml(config: RunConfig, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))

@@ -1,0 +1,105 @@
+"""Datasets as whole tensors on the training device: images (N, C, H, W) in [0, 1], labels (N,)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+# Files torchvision expects under DATA_DIR, per dataset, for the offline error message.
+_EXPECTED_FILES = {
+    "mnist": "MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte",
+    "fashion-mnist": "FashionMNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte",
+    "cifar10": "cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta}",
+}
+DIGITS_TEST_FRACTION = 0.25
+
+
+class DatasetError(RuntimeError):
+    """A dataset that cannot be loaded; the message says where to put which files."""
+
+
+@dataclass
+class Data:
+    """Train and test splits. Labels of the train split are only read for supervision."""
+
+    train_images: torch.Tensor  # (N, C, H, W) float32 in [0, 1]
+    train_labels: torch.Tensor  # (N,) int64
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    n_classes: int
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.train_images.shape[1:])  # type: ignore[return-value]
+
+
+def load_dataset(name: str, data_dir: str | Path, device: torch.device | str = "cpu") -> Data:
+    """Load a dataset by name ('digits', 'mnist', 'fashion-mnist', 'cifar10') onto device."""
+    if name == "digits":
+        splits = _load_digits()
+    elif name in _EXPECTED_FILES:
+        splits = tuple(_load_torchvision(name, Path(data_dir), train) for train in (True, False))
+        splits = (*splits[0], *splits[1])
+    else:
+        raise DatasetError(
+            f"unknown dataset {name!r}; expected digits, mnist, fashion-mnist, cifar10"
+        )
+    train_x, train_y, test_x, test_y = (t.to(device) for t in splits)
+    n_classes = int(torch.cat([train_y, test_y]).max().item()) + 1
+    return Data(train_x, train_y, test_x, test_y, n_classes)
+
+
+def _load_digits() -> tuple[torch.Tensor, ...]:
+    """scikit-learn's 8x8 digits (values 0..16), bilinearly resized to (N, 1, 28, 28) in [0, 1]."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    images = F.interpolate(images, size=(28, 28), mode="bilinear", align_corners=False).clamp(0, 1)
+    labels = torch.tensor(digits.target, dtype=torch.int64)
+    train_idx, test_idx = train_test_split(
+        range(len(labels)), test_size=DIGITS_TEST_FRACTION, stratify=digits.target, random_state=0
+    )
+    return images[train_idx], labels[train_idx], images[test_idx], labels[test_idx]
+
+
+def _load_torchvision(name: str, root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    import torchvision.datasets as tvd
+
+    cls = {"mnist": tvd.MNIST, "fashion-mnist": tvd.FashionMNIST, "cifar10": tvd.CIFAR10}[name]
+    try:
+        dataset = cls(root=str(root), train=train, download=False)
+    except RuntimeError:
+        try:
+            dataset = cls(root=str(root), train=train, download=True)
+        except Exception as err:  # no network, or a broken download
+            raise DatasetError(
+                f"{name} not found in {root} and could not be downloaded ({type(err).__name__}); "
+                f"put its files at {root}/{_EXPECTED_FILES[name]} (torchvision's layout) "
+                "or pass --data-dir"
+            ) from None
+    images = torch.as_tensor(dataset.data)
+    if images.ndim == 3:  # MNIST-like (N, 28, 28)
+        images = images.unsqueeze(1)
+    else:  # CIFAR-10 (N, 32, 32, 3)
+        images = images.permute(0, 3, 1, 2)
+    labels = torch.as_tensor(dataset.targets, dtype=torch.int64)
+    return images.float().div_(255.0).contiguous(), labels
+
+
+def labelled_subset(
+    labels: torch.Tensor, fraction: float, n_classes: int, seed: int
+) -> torch.Tensor:
+    """Indices of a class-balanced `fraction` of the images, drawn once from `seed` (>= 1 per class)."""
+    per_class = max(1, round(fraction * len(labels) / n_classes))
+    gen = torch.Generator().manual_seed(seed)
+    labels_cpu = labels.cpu()
+    chosen = []
+    for cls in range(n_classes):
+        idx = torch.nonzero(labels_cpu == cls).flatten()
+        chosen.append(idx[torch.randperm(len(idx), generator=gen)[:per_class]])
+    return torch.cat(chosen).sort().values.to(labels.device)

@@ -1,0 +1,1 @@
+"""Scores: pure functions, tensors or arrays in, numbers out."""

@@ -1,0 +1,112 @@
+"""The run dir on disk: config.yaml, metrics.jsonl, summary.json, checkpoints/, samples/."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from infogan_bench.config import ConfigError, RunConfig, from_dict, load_yaml, save_yaml
+
+CHECKPOINT_FORMAT = 1
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, corrupt, or from another run; the message is one line."""
+
+
+class RunDir:
+    """Paths and atomic writes for one run."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.config_path = self.path / "config.yaml"
+        self.metrics_path = self.path / "metrics.jsonl"
+        self.summary_path = self.path / "summary.json"
+        self.checkpoints = self.path / "checkpoints"
+        self.samples = self.path / "samples"
+
+    def checkpoint_path(self, name: str = "last") -> Path:
+        return self.checkpoints / f"{name}.pt"
+
+    def holds_run(self) -> bool:
+        return self.config_path.exists() or self.checkpoint_path().exists()
+
+    def create(self, config: RunConfig) -> None:
+        """Start a fresh run here; refuses to overwrite an earlier run's results."""
+        if self.holds_run():
+            raise ConfigError(
+                f"run_dir: {self.path} already holds a run; pass --resume true to continue it "
+                "or choose another --run-dir"
+            )
+        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        self.samples.mkdir(exist_ok=True)
+        save_yaml(config, self.config_path)
+        self.metrics_path.write_text("")
+
+    def load_config(self) -> RunConfig:
+        if not self.config_path.exists():
+            raise ConfigError(f"run_dir: no config.yaml in {self.path}; is it a run dir?")
+        return from_dict(load_yaml(self.config_path))
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        with self.metrics_path.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics_path.exists():
+            return []
+        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line]
+
+    def truncate_metrics(self, after_step: int) -> None:
+        """Drop lines logged after `after_step` (by a run killed after its last checkpoint)."""
+        kept = [r for r in self.read_metrics() if r["step"] <= after_step]
+        _atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
+
+    def read_summary(self) -> dict[str, Any]:
+        if not self.summary_path.exists():
+            return {}
+        return json.loads(self.summary_path.read_text())
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        _atomic_write_text(self.summary_path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+
+    def save_checkpoint(self, state: dict[str, Any], name: str = "last") -> None:
+        """torch.save to a temp file, then rename: a kill mid-write never leaves a broken file."""
+        path = self.checkpoint_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".pt.tmp")
+        torch.save({"format": CHECKPOINT_FORMAT, **state}, tmp)
+        os.replace(tmp, path)
+
+    def load_checkpoint(
+        self, name: str = "last", device: torch.device | str = "cpu"
+    ) -> dict[str, Any]:
+        path = self.checkpoint_path(name)
+        if not path.exists():
+            raise CheckpointError(
+                f"no checkpoint at {path}; train first or pick another --checkpoint"
+            )
+        try:
+            state = torch.load(path, map_location=device, weights_only=True)
+        except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as err:
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise CheckpointError(
+                f"checkpoint {path} is corrupt ({reason}); delete it and retrain"
+            ) from None
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(
+                f"{path} is not an infogan-bench checkpoint (format {CHECKPOINT_FORMAT})"
+            )
+        return state
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

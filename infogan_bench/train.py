@@ -1,0 +1,344 @@
+"""The InfoGAN training loop: train(config) -> summary dict, with run dir, checkpoints and resume.
+
+    infogan-bench train --dataset digits --run-dir runs/digits
+    infogan-bench train --dataset mnist --data-dir ../shared/data --steps 5000 --batch-size 128
+
+Each step is one D/Q update then one G update (paper's official code): the info loss L_I
+enters both, so it trains Q's head, the shared trunk and G.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from infogan_bench import losses
+from infogan_bench.config import ConfigError, RunConfig, save_yaml
+from infogan_bench.data import labelled_subset, load_dataset
+from infogan_bench.evaluate import categorical_scores, scored_code
+from infogan_bench.models import Discriminator, Generator, build_models
+from infogan_bench.rundir import CheckpointError, RunDir
+from infogan_bench.samples import save_sample_grids
+from infogan_bench.tracking import NullTracker, Tracker
+
+EVAL_SUBSET = 2000  # test images scored at each eval_every step (the full split at the end)
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or inf; training stops and the last good checkpoint is kept."""
+
+
+@dataclass
+class Trainer:
+    """Models, optimisers and the latent random generator: everything a checkpoint holds."""
+
+    config: RunConfig
+    generator: Generator
+    discriminator: Discriminator
+    opt_g: torch.optim.Adam
+    opt_d: torch.optim.Adam
+    rng: torch.Generator  # latents and labelled batches
+    device: torch.device
+    supervised_code: (
+        int  # categorical code trained on labelled real images (supervised_fraction > 0)
+    )
+
+    @classmethod
+    def create(
+        cls,
+        config: RunConfig,
+        image_shape: tuple[int, int, int],
+        n_classes: int,
+        device: torch.device,
+    ) -> Trainer:
+        torch.manual_seed(config.seed)  # weight init
+        generator, discriminator = build_models(config, image_shape)
+        generator.to(device)
+        discriminator.to(device)
+        betas = (config.beta1, config.beta2)
+        # Trunk and D head train with D; Q's head with D (paper's code) or with G.
+        d_params = [*discriminator.trunk.parameters(), *discriminator.d_head.parameters()]
+        g_params = list(generator.parameters())
+        q_params = list(discriminator.q_head.parameters())
+        (d_params if config.q_optimizer == "with-d" else g_params).extend(q_params)
+        opt_d = torch.optim.Adam(d_params, lr=config.lr_d, betas=betas)
+        opt_g = torch.optim.Adam(g_params, lr=config.lr_g, betas=betas)
+        rng = torch.Generator(device=device).manual_seed(config.seed)
+        supervised_code = scored_code(config, n_classes)
+        if config.supervised_fraction > 0 and supervised_code is None:
+            raise ConfigError(
+                f"supervised_fraction: needs a categorical code with {n_classes} classes"
+            )
+        return cls(
+            config, generator, discriminator, opt_g, opt_d, rng, device, supervised_code or 0
+        )
+
+    def state_dict(self, step: int) -> dict[str, Any]:
+        return {
+            "config": self.config.to_dict(),
+            "step": step,
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "rng": self.rng.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> int:
+        """Restore from a checkpoint dict; returns its step."""
+        try:
+            self.generator.load_state_dict(state["generator"])
+            self.discriminator.load_state_dict(state["discriminator"])
+            if "opt_g" in state:
+                self.opt_g.load_state_dict(state["opt_g"])
+                self.opt_d.load_state_dict(state["opt_d"])
+                self.rng.set_state(state["rng"].cpu())
+        except (KeyError, RuntimeError, ValueError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise CheckpointError(
+                f"checkpoint does not match this config's models: {first}"
+            ) from None
+        return int(state["step"])
+
+    def step(
+        self, real_images: torch.Tensor, labelled: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> dict[str, torch.Tensor]:
+        """One D/Q update and one G update; returns detached losses (no host sync)."""
+        config, D, G = self.config, self.discriminator, self.generator
+        batch = real_images.shape[0]
+        latent = losses.sample_latent(config, batch, self.rng, self.device)
+        fake_images = G(latent.vector())  # (B, C, H, W)
+
+        # D, Q: maximize log D(x) + log(1 - D(G(z))) + lambda * L_I(G, Q)
+        real_logits, _ = D(real_images)
+        fake_logits, q_fake = D(fake_images.detach())
+        d_adv = losses.d_adversarial_loss(real_logits, fake_logits)
+        cat_loss, cont_loss = self._info_losses(q_fake, latent)
+        d_loss = d_adv + config.lambda_cat * cat_loss + config.lambda_cont * cont_loss
+        sup_loss = torch.zeros((), device=self.device)
+        if labelled is not None:
+            sup_images, sup_labels = labelled
+            sup_logits, _, _ = losses.split_q(D.q(sup_images), config)
+            sup_loss = F.cross_entropy(sup_logits[self.supervised_code], sup_labels)
+            d_loss = d_loss + config.lambda_cat * sup_loss
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+
+        # G: maximize log D(G(z)) + lambda * L_I(G, Q); weights outside opt_g are held fixed here
+        D.trunk.requires_grad_(False)
+        D.d_head.requires_grad_(False)
+        D.q_head.requires_grad_(self.config.q_optimizer == "with-g")
+        fake_logits_g, q_fake_g = D(fake_images)
+        g_cat, g_cont = self._info_losses(q_fake_g, latent)
+        g_adv = losses.g_adversarial_loss(fake_logits_g)
+        g_loss = g_adv + config.lambda_cat * g_cat + config.lambda_cont * g_cont
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        D.requires_grad_(True)
+
+        return {
+            "loss_d": d_loss.detach(),
+            "loss_g": g_loss.detach(),
+            "loss_d_adv": d_adv.detach(),
+            "loss_g_adv": g_adv.detach(),
+            "loss_info_cat": cat_loss.detach(),
+            "loss_info_cont": cont_loss.detach(),
+            "loss_supervised": sup_loss.detach(),
+            "d_real": torch.sigmoid(real_logits.detach()).mean(),
+            "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
+        }
+
+    def _info_losses(
+        self, q_params: torch.Tensor, latent: losses.Latent
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, mean, log_sigma = losses.split_q(q_params, self.config)
+        return losses.cat_info_loss(logits, latent.cat_idx), losses.cont_info_loss(
+            mean, log_sigma, latent.cont
+        )
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            "device: cuda requested but no CUDA device is available; use --device cpu"
+        )
+    return torch.device(name)
+
+
+def epoch_order(seed: int, epoch: int, n: int, device: torch.device) -> torch.Tensor:
+    """The shuffle of epoch `epoch`, a pure function of (seed, epoch) so resume needs no state."""
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=gen).to(device)
+
+
+def train(config: RunConfig, tracker: Tracker | None = None) -> dict[str, Any]:
+    """Train one run in config.run_dir; returns the summary also written to summary.json."""
+    tracker = tracker or NullTracker()
+    device = resolve_device(config.device)
+    run = RunDir(config.run_dir)
+    data = load_dataset(config.dataset, config.data_dir, device)
+    n_train = len(data.train_images)
+    if config.batch_size > n_train:
+        raise ConfigError(
+            f"batch_size: at most {n_train} for {config.dataset}, got {config.batch_size}"
+        )
+    trainer = Trainer.create(config, data.image_shape, data.n_classes, device)
+    start_step = _start_or_resume(run, trainer, config, device)
+    labelled_idx = None
+    if config.supervised_fraction > 0:
+        labelled_idx = labelled_subset(
+            data.train_labels, config.supervised_fraction, data.n_classes, config.seed
+        )
+
+    summary: dict[str, Any] = {"status": "running", "step": start_step}
+    run.write_summary(summary)
+    steps_per_epoch = n_train // config.batch_size
+    totals: dict[str, torch.Tensor] = {}
+    interval_start, interval_steps = time.perf_counter(), 0
+    train_start, images_seen = time.perf_counter(), 0
+    bar = tqdm(
+        total=config.steps,
+        initial=start_step,
+        disable=not config.progress,
+        desc="train",
+        unit="step",
+    )
+    step = start_step
+    try:
+        while step < config.steps:
+            epoch, position = divmod(step, steps_per_epoch)
+            if position == 0 or step == start_step:
+                order = epoch_order(config.seed, epoch, n_train, device)
+            batch_idx = order[position * config.batch_size : (position + 1) * config.batch_size]
+            labelled = None
+            if labelled_idx is not None:
+                pick = labelled_idx[
+                    torch.randint(
+                        len(labelled_idx),
+                        (config.batch_size,),
+                        generator=trainer.rng,
+                        device=device,
+                    )
+                ]
+                labelled = (data.train_images[pick], data.train_labels[pick])
+            step_losses = trainer.step(data.train_images[batch_idx], labelled)
+            step += 1
+            interval_steps += 1
+            images_seen += config.batch_size
+            for name, value in step_losses.items():
+                totals[name] = totals.get(name, 0) + value
+            bar.update(1)
+
+            if (
+                step % config.log_every == 0
+                or step % config.checkpoint_every == 0
+                or step == config.steps
+            ):
+                record = _interval_record(totals, interval_steps, step, config)
+                record["images_per_s"] = (
+                    interval_steps * config.batch_size / (time.perf_counter() - interval_start)
+                )
+                if config.eval_every and (step % config.eval_every == 0 or step == config.steps):
+                    subset = slice(0, EVAL_SUBSET)
+                    scores = categorical_scores(
+                        trainer.discriminator,
+                        data.test_images[subset],
+                        data.test_labels[subset],
+                        config,
+                        data.n_classes,
+                    )
+                    record.update({f"eval_{k}": v for k, v in scores.items()})
+                run.append_metrics(record)
+                tracker.log(record, step)
+                bar.set_postfix(
+                    {
+                        k: f"{record[k]:.3f}"
+                        for k in ("loss_d", "loss_g", "mi_lower_bound")
+                        if k in record
+                    }
+                )
+                totals, interval_start, interval_steps = {}, time.perf_counter(), 0
+                if step % config.checkpoint_every == 0 or step == config.steps:
+                    run.save_checkpoint(trainer.state_dict(step))
+    except NonFiniteLossError as err:
+        bar.close()
+        summary = {"status": "failed", "step": step, "reason": str(err)}
+        run.write_summary(summary)
+        tracker.finish(summary)
+        raise
+    except BaseException as err:
+        bar.close()
+        reason = (
+            "interrupted" if isinstance(err, KeyboardInterrupt) else f"{type(err).__name__}: {err}"
+        )
+        run.write_summary({"status": "failed", "step": step, "reason": reason})
+        raise
+    bar.close()
+
+    wall = time.perf_counter() - train_start
+    save_sample_grids(trainer.generator, config, run.samples, device)
+    final = run.read_metrics()[-1]
+    summary = {
+        "status": "finished",
+        "step": step,
+        "wall_time_s": round(wall, 2),
+        "images_per_s": round(images_seen / wall, 1) if images_seen else None,
+        **{k: v for k, v in final.items() if k.startswith(("loss_", "d_", "mi_"))},
+        "mi_max": losses.code_entropy(config),
+        **categorical_scores(
+            trainer.discriminator, data.test_images, data.test_labels, config, data.n_classes
+        ),
+        "n_test": len(data.test_images),
+    }
+    run.write_summary(summary)
+    tracker.finish(summary)
+    return summary
+
+
+def _interval_record(
+    totals: dict[str, torch.Tensor], n_steps: int, step: int, config: RunConfig
+) -> dict[str, Any]:
+    """Mean of each loss over the interval; raises NonFiniteLossError on NaN/inf."""
+    record: dict[str, Any] = {"step": step}
+    for name, total in totals.items():
+        value = float(total) / n_steps
+        if not math.isfinite(value):
+            raise NonFiniteLossError(
+                f"{name} became non-finite between steps {step - n_steps + 1} and {step}; "
+                "lower the learning rates or try --d-norm spectral; last.pt holds the last good state"
+            )
+        record[name] = value
+    # L_I = H(c) - CE: the mutual-information lower bound in nats (max ln 10 for one 10-way code)
+    record["mi_lower_bound"] = losses.code_entropy(config) - record["loss_info_cat"]
+    return record
+
+
+def _start_or_resume(run: RunDir, trainer: Trainer, config: RunConfig, device: torch.device) -> int:
+    """Create a fresh run dir, or restore last.pt for --resume; returns the step to start from."""
+    if not config.resume:
+        run.create(config)
+        return 0
+    saved = run.load_config()
+    changed = config.recipe_differences(saved)
+    if changed:
+        raise ConfigError(
+            f"resume: {', '.join(changed)} differ from {run.config_path}; resume with the same values "
+            "or start a new --run-dir"
+        )
+    save_yaml(config, run.config_path)  # records a longer --steps
+    if not run.checkpoint_path().exists():
+        run.truncate_metrics(0)
+        return 0  # killed before its first checkpoint: start over in the same dir
+    step = trainer.load_state_dict(run.load_checkpoint("last", device))
+    run.truncate_metrics(step)
+    return step
