@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from infogan_bench.metrics.clustering import clustering_scores, matched_accuracy, purity
+
+
+def test_permuted_labels_score_exactly_one():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, size=500)
+    permutation = rng.permutation(10)
+    scores = clustering_scores(labels, permutation[labels])
+    assert scores == {"cat_acc": 1.0, "purity": 1.0, "nmi": pytest.approx(1.0), "ari": pytest.approx(1.0)}
+
+
+def test_known_confusion_matrix():
+    # contingency (rows = labels 0..2, cols = clusters 0..2):
+    #   [[5, 1, 0],
+    #    [4, 0, 0],
+    #    [0, 1, 3]]
+    # Best one-to-one: 0->c0, 1->c1, 2->c2 = 5 + 0 + 3 = 8, tied with 0->c1, 1->c0, 2->c2
+    # = 1 + 4 + 3 = 8; so 8 / 14.
+    # Purity maps each cluster to its majority label: c0 -> 5, c1 -> 1, c2 -> 3 = 9 / 14.
+    labels = np.array([0] * 6 + [1] * 4 + [2] * 4)
+    clusters = np.array([0] * 5 + [1] + [0] * 4 + [1] + [2] * 3)
+    assert matched_accuracy(labels, clusters) == pytest.approx(8 / 14)
+    assert purity(labels, clusters) == pytest.approx(9 / 14)
+
+
+def test_fewer_clusters_than_labels_counts_unmatched_as_wrong():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    clusters = np.array([0, 0, 0, 0, 1, 1])  # labels 0 and 1 share a cluster
+    assert matched_accuracy(labels, clusters) == pytest.approx(4 / 6)
+
+
+def test_rejects_mismatched_lengths():
+    with pytest.raises(ValueError, match="equal-length"):
+        clustering_scores(np.array([0, 1]), np.array([0]))

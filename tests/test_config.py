@@ -1,0 +1,74 @@
+import pytest
+
+from infogan_bench.cli import build_parser, config_from_args, main
+from infogan_bench.config import ConfigError, RunConfig, from_dict
+
+
+def test_defaults_are_the_paper_recipe():
+    config = RunConfig()
+    assert (config.noise_dim, config.cat_class_counts, config.n_cont_codes) == (62, [10], 2)
+    assert (config.lr_d, config.lr_g, config.beta1) == (2e-4, 1e-3, 0.5)
+    assert (config.lambda_cat, config.lambda_cont) == (1.0, 0.1)
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"batch_sise": 64}, "unknown config key(s): batch_sise"),
+        ({"batch_size": "64"}, "batch_size: expected int"),
+        ({"batch_size": 0}, "batch_size: expected a value >= 1"),
+        ({"supervised_fraction": 1.5}, "supervised_fraction: expected a value >= 0.0 and <= 1.0"),
+        ({"lr_d": 0.0}, "lr_d: expected a value > 0.0"),
+        ({"resume": "yes"}, "resume: expected bool"),
+        ({"generator": "pixelshuffle"}, "generator: expected one of transpose, upsample"),
+        ({"cat_codes": "10,1"}, "cat_codes: expected comma-separated class counts"),
+        ({"cat_codes": "none", "n_cont_codes": 0}, "need at least one latent code"),
+        ({"lambda_cat": float("nan")}, "lambda_cat: expected a finite number"),
+    ],
+)
+def test_bad_values_raise_one_line_errors_naming_the_field(values, message):
+    with pytest.raises(ConfigError) as err:
+        from_dict(values)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_int_is_accepted_for_float_fields():
+    assert from_dict({"lambda_cat": 2}).lambda_cat == 2
+
+
+def test_flags_override_yaml_file(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("dataset: mnist\nbatch_size: 32\nd_norm: spectral\n")
+    args = build_parser().parse_args(["train", "--config", str(path), "--batch-size=128", "--resume", "true"])
+    config = config_from_args(args)
+    assert (config.dataset, config.batch_size, config.d_norm, config.resume) == ("mnist", 128, "spectral", True)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--supervised-fraction", "1.5"], "supervised_fraction: expected a value >= 0.0 and <= 1.0"),
+        (["--batch-size", "0"], "batch_size: expected a value >= 1"),
+    ],
+)
+def test_cli_rejects_bad_values_before_training(tmp_path, capsys, argv, message):
+    code = main(["train", "--run-dir", str(tmp_path / "run"), *argv])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_rejects_unknown_yaml_key(tmp_path, capsys):
+    path = tmp_path / "run.yaml"
+    path.write_text("steps: 10\nlearning_rate: 0.1\n")
+    assert main(["train", "--config", str(path)]) == 2
+    assert "unknown config key(s): learning_rate" in capsys.readouterr().err
+
+
+def test_cli_rejects_bad_choice_with_allowed_values(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--d-norm", "layer"])
+    assert exit_info.value.code == 2
+    assert "choose from 'batch', 'spectral'" in capsys.readouterr().err

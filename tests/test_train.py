@@ -1,0 +1,130 @@
+import json
+
+import pytest
+import torch
+
+from infogan_bench import losses
+from infogan_bench.config import ConfigError
+from infogan_bench.evaluate import evaluate_run_dir
+from infogan_bench.rundir import CheckpointError, RunDir
+from infogan_bench.train import NonFiniteLossError, train
+
+
+def _weights(run_dir: str, name: str = "last") -> dict[str, torch.Tensor]:
+    state = RunDir(run_dir).load_checkpoint(name)
+    return {**state["generator"], **{f"d.{k}": v for k, v in state["discriminator"].items()}}
+
+
+def _assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_run_dir_holds_config_metrics_checkpoint_samples_summary(tiny_config):
+    config = tiny_config(supervised_fraction=0.1)
+    summary = train(config)
+    run = RunDir(config.run_dir)
+    assert run.load_config() == config
+    assert [r["step"] for r in run.read_metrics()] == [2, 4]
+    assert run.checkpoint_path().exists()
+    assert sorted(p.name for p in run.samples.iterdir()) == ["categories.png", "traversal_c0.png", "traversal_c1.png"]
+    assert json.loads(run.summary_path.read_text()) == summary
+    assert summary["status"] == "finished" and summary["step"] == 4
+    assert 0 <= summary["cat_acc"] <= 1 and summary["n_test"] == 450
+    assert summary["loss_supervised"] > 0
+    assert summary["mi_max"] == pytest.approx(2.302585, abs=1e-6)
+
+
+def test_same_seed_gives_identical_weights_and_other_seed_does_not(tiny_config, tmp_path):
+    train(tiny_config(run_dir=str(tmp_path / "a")))
+    train(tiny_config(run_dir=str(tmp_path / "b")))
+    train(tiny_config(run_dir=str(tmp_path / "c"), seed=1))
+    _assert_same_weights(_weights(tmp_path / "a"), _weights(tmp_path / "b"))
+    a, c = _weights(tmp_path / "a"), _weights(tmp_path / "c")
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_resume_continues_exactly(tiny_config, tmp_path):
+    # steps span an epoch boundary (1347 // 64 = 21 steps per epoch) and the labelled batches
+    straight = tiny_config(run_dir=str(tmp_path / "straight"), steps=24, batch_size=64, supervised_fraction=0.05)
+    train(straight)
+    halves = tiny_config(run_dir=str(tmp_path / "halves"), steps=12, batch_size=64, supervised_fraction=0.05)
+    train(halves)
+    summary = train(tiny_config(run_dir=str(tmp_path / "halves"), steps=24, batch_size=64, supervised_fraction=0.05, resume=True))
+    assert summary["step"] == 24
+    _assert_same_weights(_weights(tmp_path / "straight"), _weights(tmp_path / "halves"))
+    def losses_logged(run_dir):
+        return [{k: v for k, v in r.items() if k != "images_per_s"} for r in RunDir(run_dir).read_metrics()]
+
+    assert losses_logged(tmp_path / "halves") == losses_logged(tmp_path / "straight")
+
+
+def test_resume_refuses_a_changed_recipe(tiny_config):
+    train(tiny_config())
+    with pytest.raises(ConfigError, match="resume: lr_g differ"):
+        train(tiny_config(lr_g=1e-4, resume=True, steps=8))
+
+
+def test_fresh_run_refuses_to_overwrite_a_run(tiny_config):
+    train(tiny_config())
+    with pytest.raises(ConfigError, match="already holds a run; pass --resume true"):
+        train(tiny_config())
+
+
+def test_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint(tiny_config, monkeypatch):
+    config = tiny_config(steps=8)
+    real_loss = losses.g_adversarial_loss
+    calls = {"n": 0}
+
+    def nan_after_three_steps(fake_logits):
+        calls["n"] += 1
+        loss = real_loss(fake_logits)
+        return loss * float("nan") if calls["n"] > 3 else loss
+
+    monkeypatch.setattr(losses, "g_adversarial_loss", nan_after_three_steps)
+    with pytest.raises(NonFiniteLossError, match="loss_g became non-finite between steps 3 and 4"):
+        train(config)
+    run = RunDir(config.run_dir)
+    summary = run.read_summary()
+    assert summary["status"] == "failed" and summary["step"] == 4
+    assert "non-finite" in summary["reason"]
+    assert run.load_checkpoint()["step"] == 2  # the last good state, not the NaN one
+    assert all(torch.isfinite(v).all() for v in _weights(config.run_dir).values() if v.is_floating_point())
+
+
+def test_corrupt_and_mismatched_checkpoints_give_one_line_errors(tiny_config):
+    config = tiny_config()
+    train(config)
+    run = RunDir(config.run_dir)
+    good = run.checkpoint_path().read_bytes()
+    run.checkpoint_path().write_bytes(good[: len(good) // 2])
+    with pytest.raises(CheckpointError, match="is corrupt") as err:
+        evaluate_run_dir(config.run_dir)
+    assert "\n" not in str(err.value)
+    run.checkpoint_path().write_bytes(good)
+    state = run.load_checkpoint()
+    state["discriminator"].pop("d_head.weight")
+    run.save_checkpoint({k: v for k, v in state.items() if k != "format"})
+    with pytest.raises(CheckpointError, match="does not match this config's models"):
+        evaluate_run_dir(config.run_dir)
+
+
+def test_evaluate_rescores_the_final_checkpoint_identically(tiny_config):
+    config = tiny_config()
+    summary = train(config)
+    scores = evaluate_run_dir(config.run_dir)
+    assert {k: scores[k] for k in ("cat_acc", "purity", "nmi", "ari")} == {
+        k: summary[k] for k in ("cat_acc", "purity", "nmi", "ari")
+    }
+    assert (RunDir(config.run_dir).path / "eval_last.json").exists()
+
+
+def test_short_digits_run_learns_the_codes(tiny_config):
+    config = tiny_config(steps=150, batch_size=32, log_every=25, eval_every=150, checkpoint_every=150)
+    summary = train(config)
+    records = RunDir(config.run_dir).read_metrics()
+    # Q recovers the categorical code of generated images: L_I climbs toward ln 10
+    assert records[0]["mi_lower_bound"] < 1.9 < summary["mi_lower_bound"]
+    # and its categories carry over to real test digits far above chance (0.1)
+    assert summary["cat_acc"] > 0.3
