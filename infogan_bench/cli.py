@@ -54,6 +54,10 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def _field(name: str) -> dataclasses.Field:
+    return next(f for f in dataclasses.fields(RunConfig) if f.name == name)
+
+
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """--config YAML values, overridden by the flags given on the command line."""
     values: dict[str, Any] = load_yaml(args.config) if args.config else {}
@@ -76,6 +80,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     scores = evaluate_run_dir(args.run_dir, checkpoint=args.checkpoint, data_dir=args.data_dir)
     print(json.dumps(scores, indent=2, sort_keys=True))
+    return 0
+
+
+def _cmd_baseline(args: argparse.Namespace) -> int:
+    from infogan_bench.baseline import kmeans_baseline
+
+    scores = kmeans_baseline(args.dataset, args.data_dir, seed=args.seed)
+    print(json.dumps({"method": "kmeans-pixels", "dataset": args.dataset, **scores}, indent=2))
     return 0
 
 
@@ -105,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", default=None, help="dataset root, if it moved since training"
     )
     evaluate.set_defaults(handler=_cmd_evaluate)
+
+    baseline = commands.add_parser("baseline", help="k-means on raw pixels: the cat_acc to beat")
+    baseline.add_argument("--dataset", default="digits", choices=field_choices(_field("dataset")))
+    baseline.add_argument("--data-dir", default="data", help="dataset root in torchvision's layout")
+    baseline.add_argument("--seed", type=int, default=0, help="k-means seed (default: 0)")
+    baseline.set_defaults(handler=_cmd_baseline)
     return parser
 
 

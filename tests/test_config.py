@@ -40,15 +40,25 @@ def test_int_is_accepted_for_float_fields():
 def test_flags_override_yaml_file(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("dataset: mnist\nbatch_size: 32\nd_norm: spectral\n")
-    args = build_parser().parse_args(["train", "--config", str(path), "--batch-size=128", "--resume", "true"])
+    args = build_parser().parse_args(
+        ["train", "--config", str(path), "--batch-size=128", "--resume", "true"]
+    )
     config = config_from_args(args)
-    assert (config.dataset, config.batch_size, config.d_norm, config.resume) == ("mnist", 128, "spectral", True)
+    assert (config.dataset, config.batch_size, config.d_norm, config.resume) == (
+        "mnist",
+        128,
+        "spectral",
+        True,
+    )
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--supervised-fraction", "1.5"], "supervised_fraction: expected a value >= 0.0 and <= 1.0"),
+        (
+            ["--supervised-fraction", "1.5"],
+            "supervised_fraction: expected a value >= 0.0 and <= 1.0",
+        ),
         (["--batch-size", "0"], "batch_size: expected a value >= 1"),
     ],
 )

@@ -11,7 +11,12 @@ from tests.conftest import SHARED_DATA
 
 def test_digits_is_resized_split_and_stratified():
     data = load_dataset("digits", "unused")
-    assert data.train_images.shape == (1347, 1, 28, 28) and data.test_images.shape == (450, 1, 28, 28)
+    assert data.train_images.shape == (1347, 1, 28, 28) and data.test_images.shape == (
+        450,
+        1,
+        28,
+        28,
+    )
     assert 0 <= data.train_images.min() and data.train_images.max() <= 1
     assert data.n_classes == 10
     # stratified: each digit keeps a quarter of its images in the test split
@@ -19,10 +24,17 @@ def test_digits_is_resized_split_and_stratified():
     assert (torch.bincount(data.test_labels) - 0.25 * totals).abs().max() <= 1
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "MNIST" / "raw").exists(), reason="needs ../shared/data/MNIST")
+@pytest.mark.skipif(
+    not (SHARED_DATA / "MNIST" / "raw").exists(), reason="needs ../shared/data/MNIST"
+)
 def test_real_mnist_loads_from_torchvision_layout():
     data = load_dataset("mnist", SHARED_DATA)
-    assert data.train_images.shape == (60000, 1, 28, 28) and data.test_images.shape == (10000, 1, 28, 28)
+    assert data.train_images.shape == (60000, 1, 28, 28) and data.test_images.shape == (
+        10000,
+        1,
+        28,
+        28,
+    )
     assert data.train_images.dtype == torch.float32 and data.train_images.max() == 1.0
     expected_train = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
     assert torch.bincount(data.train_labels).tolist() == expected_train
@@ -58,7 +70,9 @@ def test_cifar10_folder_loads_through_torchvision(tmp_path, monkeypatch):
     assert data.n_classes == 10
 
 
-@pytest.mark.parametrize("name, folder", [("mnist", "MNIST/raw"), ("cifar10", "cifar-10-batches-py")])
+@pytest.mark.parametrize(
+    "name, folder", [("mnist", "MNIST/raw"), ("cifar10", "cifar-10-batches-py")]
+)
 def test_missing_dataset_offline_says_where_to_put_files(tmp_path, monkeypatch, name, folder):
     def no_network(self):
         raise OSError("network unreachable")

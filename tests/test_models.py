@@ -8,25 +8,38 @@ from infogan_bench.config import RunConfig
 from infogan_bench.models import build_models, latent_dim, q_output_size
 from infogan_bench.train import Trainer
 
-AXES = list(itertools.product(["transpose", "upsample"], ["batch", "spectral"], ["mse", "gaussian-nll"], [0.0, 0.5]))
+AXES = list(
+    itertools.product(
+        ["transpose", "upsample"], ["batch", "spectral"], ["mse", "gaussian-nll"], [0.0, 0.5]
+    )
+)
 SHAPES = [(1, 28, 28), (3, 32, 32)]
 
 
 @pytest.mark.parametrize("image_shape", SHAPES)
 @pytest.mark.parametrize("generator, d_norm, q_cont_loss, supervised_fraction", AXES)
-def test_every_axis_combination_builds_and_trains_a_step(image_shape, generator, d_norm, q_cont_loss, supervised_fraction):
+def test_every_axis_combination_builds_and_trains_a_step(
+    image_shape, generator, d_norm, q_cont_loss, supervised_fraction
+):
     config = RunConfig(
-        generator=generator, d_norm=d_norm, q_cont_loss=q_cont_loss, supervised_fraction=supervised_fraction
+        generator=generator,
+        d_norm=d_norm,
+        q_cont_loss=q_cont_loss,
+        supervised_fraction=supervised_fraction,
     )
     torch.manual_seed(0)
     trainer = Trainer.create(config, image_shape, n_classes=10, device=torch.device("cpu"))
     real = torch.rand(4, *image_shape)
-    labelled = (torch.rand(4, *image_shape), torch.randint(10, (4,))) if supervised_fraction else None
+    labelled = (
+        (torch.rand(4, *image_shape), torch.randint(10, (4,))) if supervised_fraction else None
+    )
     before = [p.detach().clone() for p in trainer.generator.parameters()]
     losses = trainer.step(real, labelled)
     assert all(torch.isfinite(v) for v in losses.values())
     assert (losses["loss_supervised"] > 0) == bool(supervised_fraction)
-    assert any(not torch.equal(b, p) for b, p in zip(before, trainer.generator.parameters(), strict=True))
+    assert any(
+        not torch.equal(b, p) for b, p in zip(before, trainer.generator.parameters(), strict=True)
+    )
 
     G, D = trainer.generator.eval(), trainer.discriminator.eval()
     fake = G(torch.rand(5, latent_dim(config)))
@@ -48,18 +61,29 @@ def test_paper_mnist_architecture():
     linears = [m for m in G.modules() if isinstance(m, nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linears] == [(74, 1024), (1024, 7 * 7 * 128)]
     convs = [m for m in D.trunk.modules() if isinstance(m, nn.Conv2d)]
-    assert [(m.out_channels, m.kernel_size, m.stride) for m in convs] == [(64, (4, 4), (2, 2)), (128, (4, 4), (2, 2))]
-    assert q_output_size(RunConfig()) == 12 and q_output_size(RunConfig(q_cont_loss="gaussian-nll")) == 14
+    assert [(m.out_channels, m.kernel_size, m.stride) for m in convs] == [
+        (64, (4, 4), (2, 2)),
+        (128, (4, 4), (2, 2)),
+    ]
+    assert (
+        q_output_size(RunConfig()) == 12
+        and q_output_size(RunConfig(q_cont_loss="gaussian-nll")) == 14
+    )
 
 
 def test_spectral_norm_trunk_has_no_batchnorm_and_unit_singular_values():
     config = RunConfig(d_norm="spectral")
     torch.manual_seed(0)
     trainer = Trainer.create(config, (1, 28, 28), n_classes=10, device=torch.device("cpu"))
-    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in trainer.discriminator.trunk.modules())
+    assert not any(
+        isinstance(m, nn.modules.batchnorm._BatchNorm)
+        for m in trainer.discriminator.trunk.modules()
+    )
     for _ in range(10):
         trainer.step(torch.rand(16, 1, 28, 28), None)
-    layers = [m for m in trainer.discriminator.trunk.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    layers = [
+        m for m in trainer.discriminator.trunk.modules() if isinstance(m, (nn.Conv2d, nn.Linear))
+    ]
     assert len(layers) == 3
     # torch runs one power iteration per training forward, so the estimate trails the moving
     # weights by a few percent (measured: within 0.11 of 1 over 60 steps at lr 2e-4).

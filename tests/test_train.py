@@ -28,7 +28,11 @@ def test_run_dir_holds_config_metrics_checkpoint_samples_summary(tiny_config):
     assert run.load_config() == config
     assert [r["step"] for r in run.read_metrics()] == [2, 4]
     assert run.checkpoint_path().exists()
-    assert sorted(p.name for p in run.samples.iterdir()) == ["categories.png", "traversal_c0.png", "traversal_c1.png"]
+    assert sorted(p.name for p in run.samples.iterdir()) == [
+        "categories.png",
+        "traversal_c0.png",
+        "traversal_c1.png",
+    ]
     assert json.loads(run.summary_path.read_text()) == summary
     assert summary["status"] == "finished" and summary["step"] == 4
     assert 0 <= summary["cat_acc"] <= 1 and summary["n_test"] == 450
@@ -47,15 +51,31 @@ def test_same_seed_gives_identical_weights_and_other_seed_does_not(tiny_config, 
 
 def test_resume_continues_exactly(tiny_config, tmp_path):
     # steps span an epoch boundary (1347 // 64 = 21 steps per epoch) and the labelled batches
-    straight = tiny_config(run_dir=str(tmp_path / "straight"), steps=24, batch_size=64, supervised_fraction=0.05)
+    straight = tiny_config(
+        run_dir=str(tmp_path / "straight"), steps=24, batch_size=64, supervised_fraction=0.05
+    )
     train(straight)
-    halves = tiny_config(run_dir=str(tmp_path / "halves"), steps=12, batch_size=64, supervised_fraction=0.05)
+    halves = tiny_config(
+        run_dir=str(tmp_path / "halves"), steps=12, batch_size=64, supervised_fraction=0.05
+    )
     train(halves)
-    summary = train(tiny_config(run_dir=str(tmp_path / "halves"), steps=24, batch_size=64, supervised_fraction=0.05, resume=True))
+    summary = train(
+        tiny_config(
+            run_dir=str(tmp_path / "halves"),
+            steps=24,
+            batch_size=64,
+            supervised_fraction=0.05,
+            resume=True,
+        )
+    )
     assert summary["step"] == 24
     _assert_same_weights(_weights(tmp_path / "straight"), _weights(tmp_path / "halves"))
+
     def losses_logged(run_dir):
-        return [{k: v for k, v in r.items() if k != "images_per_s"} for r in RunDir(run_dir).read_metrics()]
+        return [
+            {k: v for k, v in r.items() if k != "images_per_s"}
+            for r in RunDir(run_dir).read_metrics()
+        ]
 
     assert losses_logged(tmp_path / "halves") == losses_logged(tmp_path / "straight")
 
@@ -90,7 +110,9 @@ def test_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint(tiny_config, 
     assert summary["status"] == "failed" and summary["step"] == 4
     assert "non-finite" in summary["reason"]
     assert run.load_checkpoint()["step"] == 2  # the last good state, not the NaN one
-    assert all(torch.isfinite(v).all() for v in _weights(config.run_dir).values() if v.is_floating_point())
+    assert all(
+        torch.isfinite(v).all() for v in _weights(config.run_dir).values() if v.is_floating_point()
+    )
 
 
 def test_corrupt_and_mismatched_checkpoints_give_one_line_errors(tiny_config):
@@ -121,7 +143,9 @@ def test_evaluate_rescores_the_final_checkpoint_identically(tiny_config):
 
 
 def test_short_digits_run_learns_the_codes(tiny_config):
-    config = tiny_config(steps=150, batch_size=32, log_every=25, eval_every=150, checkpoint_every=150)
+    config = tiny_config(
+        steps=150, batch_size=32, log_every=25, eval_every=150, checkpoint_every=150
+    )
     summary = train(config)
     records = RunDir(config.run_dir).read_metrics()
     # Q recovers the categorical code of generated images: L_I climbs toward ln 10

@@ -9,7 +9,12 @@ def test_permuted_labels_score_exactly_one():
     labels = rng.integers(0, 10, size=500)
     permutation = rng.permutation(10)
     scores = clustering_scores(labels, permutation[labels])
-    assert scores == {"cat_acc": 1.0, "purity": 1.0, "nmi": pytest.approx(1.0), "ari": pytest.approx(1.0)}
+    assert scores == {
+        "cat_acc": 1.0,
+        "purity": 1.0,
+        "nmi": pytest.approx(1.0),
+        "ari": pytest.approx(1.0),
+    }
 
 
 def test_known_confusion_matrix():
