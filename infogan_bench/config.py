@@ -26,7 +26,16 @@ Device = Literal["auto", "cpu", "cuda"]
 # Fields that may differ between a run and its resume: they change how long or how often,
 # never what a step computes.
 RESUMABLE_FIELDS = frozenset(
-    {"steps", "resume", "device", "log_every", "eval_every", "checkpoint_every", "progress"}
+    {
+        "steps",
+        "resume",
+        "device",
+        "log_every",
+        "eval_every",
+        "checkpoint_every",
+        "snapshot_every",
+        "progress",
+    }
 )
 
 
@@ -115,6 +124,9 @@ class RunConfig:
     )
     checkpoint_every: int = field(
         default=500, metadata=_doc("steps between writes of last.pt", lo=1)
+    )
+    snapshot_every: int = field(
+        default=0, metadata=_doc("steps between kept copies checkpoints/step_N.pt; 0 = none", lo=0)
     )
     progress: bool = field(default=True, metadata=_doc("show a progress bar"))
 

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from infogan_bench import losses
 from infogan_bench.config import ConfigError, RunConfig, save_yaml
-from infogan_bench.data import labelled_subset, load_dataset
+from infogan_bench.data import Data, labelled_subset, load_dataset
 from infogan_bench.evaluate import categorical_scores, scored_code
 from infogan_bench.models import Discriminator, Generator, build_models
 from infogan_bench.rundir import CheckpointError, RunDir
@@ -32,6 +32,10 @@ EVAL_SUBSET = 2000  # test images scored at each eval_every step (the full split
 
 class NonFiniteLossError(RuntimeError):
     """A loss became NaN or inf; training stops and the last good checkpoint is kept."""
+
+    def __init__(self, message: str, step: int) -> None:
+        super().__init__(message)
+        self.step = step
 
 
 @dataclass
@@ -175,10 +179,39 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def epoch_order(seed: int, epoch: int, n: int, device: torch.device) -> torch.Tensor:
-    """The shuffle of epoch `epoch`, a pure function of (seed, epoch) so resume needs no state."""
-    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    return torch.randperm(n, generator=gen).to(device)
+class Batches:
+    """Real training batches, shuffled per epoch, and labelled batches for supervision."""
+
+    def __init__(self, data: Data, config: RunConfig, rng: torch.Generator) -> None:
+        self.images, self.labels = data.train_images, data.train_labels
+        self.batch_size, self.seed, self.rng = config.batch_size, config.seed, rng
+        self.steps_per_epoch = len(self.images) // config.batch_size
+        self.epoch, self.order = -1, self.labels.new_empty(0)
+        self.labelled_idx = None
+        if config.supervised_fraction > 0:
+            self.labelled_idx = labelled_subset(
+                self.labels, config.supervised_fraction, data.n_classes, config.seed
+            )
+
+    def real(self, step: int) -> torch.Tensor:
+        """Batch of step `step` (B, C, H, W): a pure function of (seed, step), so resume needs no state."""
+        epoch, position = divmod(step, self.steps_per_epoch)
+        if epoch != self.epoch:
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self.epoch = epoch
+            self.order = torch.randperm(len(self.images), generator=gen).to(self.images.device)
+        return self.images[
+            self.order[position * self.batch_size : (position + 1) * self.batch_size]
+        ]
+
+    def labelled(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(images, labels) drawn with replacement from the labelled subset; None without one."""
+        if self.labelled_idx is None:
+            return None
+        n = len(self.labelled_idx)
+        pick = torch.randint(n, (self.batch_size,), generator=self.rng, device=self.rng.device)
+        idx = self.labelled_idx[pick]
+        return self.images[idx], self.labels[idx]
 
 
 def train(config: RunConfig, tracker: Tracker | None = None) -> dict[str, Any]:
@@ -187,105 +220,28 @@ def train(config: RunConfig, tracker: Tracker | None = None) -> dict[str, Any]:
     device = resolve_device(config.device)
     run = RunDir(config.run_dir)
     data = load_dataset(config.dataset, config.data_dir, device)
-    n_train = len(data.train_images)
-    if config.batch_size > n_train:
+    if config.batch_size > len(data.train_images):
         raise ConfigError(
-            f"batch_size: at most {n_train} for {config.dataset}, got {config.batch_size}"
+            f"batch_size: at most {len(data.train_images)} for {config.dataset}, got {config.batch_size}"
         )
     trainer = Trainer.create(config, data.image_shape, data.n_classes, device)
     start_step = _start_or_resume(run, trainer, config, device)
-    labelled_idx = None
-    if config.supervised_fraction > 0:
-        labelled_idx = labelled_subset(
-            data.train_labels, config.supervised_fraction, data.n_classes, config.seed
-        )
-
-    summary: dict[str, Any] = {"status": "running", "step": start_step}
-    run.write_summary(summary)
-    steps_per_epoch = n_train // config.batch_size
-    totals: dict[str, torch.Tensor] = {}
-    interval_start, interval_steps = time.perf_counter(), 0
-    train_start, images_seen = time.perf_counter(), 0
-    bar = tqdm(
-        total=config.steps,
-        initial=start_step,
-        disable=not config.progress,
-        desc="train",
-        unit="step",
-    )
+    run.write_summary({"status": "running", "step": start_step})
+    start_time = time.perf_counter()
     step = start_step
     try:
-        while step < config.steps:
-            epoch, position = divmod(step, steps_per_epoch)
-            if position == 0 or step == start_step:
-                order = epoch_order(config.seed, epoch, n_train, device)
-            batch_idx = order[position * config.batch_size : (position + 1) * config.batch_size]
-            labelled = None
-            if labelled_idx is not None:
-                pick = labelled_idx[
-                    torch.randint(
-                        len(labelled_idx),
-                        (config.batch_size,),
-                        generator=trainer.rng,
-                        device=device,
-                    )
-                ]
-                labelled = (data.train_images[pick], data.train_labels[pick])
-            step_losses = trainer.step(data.train_images[batch_idx], labelled)
-            step += 1
-            interval_steps += 1
-            images_seen += config.batch_size
-            for name, value in step_losses.items():
-                totals[name] = totals.get(name, 0) + value
-            bar.update(1)
-
-            if (
-                step % config.log_every == 0
-                or step % config.checkpoint_every == 0
-                or step == config.steps
-            ):
-                record = _interval_record(totals, interval_steps, step, config)
-                record["images_per_s"] = (
-                    interval_steps * config.batch_size / (time.perf_counter() - interval_start)
-                )
-                if config.eval_every and (step % config.eval_every == 0 or step == config.steps):
-                    subset = slice(0, EVAL_SUBSET)
-                    scores = categorical_scores(
-                        trainer.discriminator,
-                        data.test_images[subset],
-                        data.test_labels[subset],
-                        config,
-                        data.n_classes,
-                    )
-                    record.update({f"eval_{k}": v for k, v in scores.items()})
-                run.append_metrics(record)
-                tracker.log(record, step)
-                bar.set_postfix(
-                    {
-                        k: f"{record[k]:.3f}"
-                        for k in ("loss_d", "loss_g", "mi_lower_bound")
-                        if k in record
-                    }
-                )
-                totals, interval_start, interval_steps = {}, time.perf_counter(), 0
-                if step % config.checkpoint_every == 0 or step == config.steps:
-                    run.save_checkpoint(trainer.state_dict(step))
-    except NonFiniteLossError as err:
-        bar.close()
-        summary = {"status": "failed", "step": step, "reason": str(err)}
+        step = _train_steps(trainer, data, run, tracker, start_step)
+    except BaseException as err:
+        failed_step = err.step if isinstance(err, NonFiniteLossError) else _last_logged_step(run)
+        reason = (
+            "interrupted" if isinstance(err, KeyboardInterrupt) else str(err) or type(err).__name__
+        )
+        summary = {"status": "failed", "step": failed_step, "reason": reason}
         run.write_summary(summary)
         tracker.finish(summary)
         raise
-    except BaseException as err:
-        bar.close()
-        reason = (
-            "interrupted" if isinstance(err, KeyboardInterrupt) else f"{type(err).__name__}: {err}"
-        )
-        run.write_summary({"status": "failed", "step": step, "reason": reason})
-        raise
-    bar.close()
-
-    wall = time.perf_counter() - train_start
+    wall = time.perf_counter() - start_time
+    images_seen = (step - start_step) * config.batch_size
     save_sample_grids(trainer.generator, config, run.samples, device)
     final = run.read_metrics()[-1]
     summary = {
@@ -305,6 +261,56 @@ def train(config: RunConfig, tracker: Tracker | None = None) -> dict[str, Any]:
     return summary
 
 
+def _train_steps(
+    trainer: Trainer, data: Data, run: RunDir, tracker: Tracker, start_step: int
+) -> int:
+    """Steps start_step+1 .. config.steps, logging and checkpointing on the way; returns the last."""
+    config = trainer.config
+    batches = Batches(data, config, trainer.rng)
+    totals: dict[str, torch.Tensor] = {}
+    interval_start, interval_steps = time.perf_counter(), 0
+    bar = tqdm(total=config.steps, initial=start_step, disable=not config.progress, unit="step")
+    with bar:
+        for step in range(start_step + 1, config.steps + 1):
+            step_losses = trainer.step(batches.real(step - 1), batches.labelled())
+            for name, value in step_losses.items():
+                totals[name] = totals.get(name, 0) + value
+            interval_steps += 1
+            bar.update(1)
+            save_last = step % config.checkpoint_every == 0 or step == config.steps
+            snapshot = config.snapshot_every > 0 and step % config.snapshot_every == 0
+            if not (step % config.log_every == 0 or save_last or snapshot):
+                continue
+            record = _interval_record(totals, interval_steps, step, config)  # raises on NaN
+            record["images_per_s"] = (
+                interval_steps * config.batch_size / (time.perf_counter() - interval_start)
+            )
+            if config.eval_every and (step % config.eval_every == 0 or step == config.steps):
+                subset = slice(0, EVAL_SUBSET)
+                scores = categorical_scores(
+                    trainer.discriminator,
+                    data.test_images[subset],
+                    data.test_labels[subset],
+                    config,
+                    data.n_classes,
+                )
+                record.update({f"eval_{k}": v for k, v in scores.items()})
+            run.append_metrics(record)
+            tracker.log(record, step)
+            bar.set_postfix({k: f"{record[k]:.3f}" for k in ("loss_d", "loss_g", "mi_lower_bound")})
+            totals, interval_start, interval_steps = {}, time.perf_counter(), 0
+            if save_last:
+                run.save_checkpoint(trainer.state_dict(step))
+            if snapshot:
+                run.save_checkpoint(trainer.state_dict(step), name=f"step_{step}")
+    return config.steps
+
+
+def _last_logged_step(run: RunDir) -> int:
+    records = run.read_metrics()
+    return records[-1]["step"] if records else 0
+
+
 def _interval_record(
     totals: dict[str, torch.Tensor], n_steps: int, step: int, config: RunConfig
 ) -> dict[str, Any]:
@@ -315,7 +321,8 @@ def _interval_record(
         if not math.isfinite(value):
             raise NonFiniteLossError(
                 f"{name} became non-finite between steps {step - n_steps + 1} and {step}; "
-                "lower the learning rates or try --d-norm spectral; last.pt holds the last good state"
+                "lower the learning rates or try --d-norm spectral; last.pt holds the last good state",
+                step,
             )
         record[name] = value
     # L_I = H(c) - CE: the mutual-information lower bound in nats (max ln 10 for one 10-way code)

@@ -47,5 +47,7 @@ def test_kmeans_baseline_on_digits(capsys):
 
 
 def test_parser_accepts_equals_and_space_forms():
-    args = build_parser().parse_args(["train", "--d-norm=spectral", "--generator", "upsample", "--progress=0"])
+    args = build_parser().parse_args(
+        ["train", "--d-norm=spectral", "--generator", "upsample", "--progress=0"]
+    )
     assert (args.d_norm, args.generator, args.progress) == ("spectral", "upsample", False)

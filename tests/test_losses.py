@@ -1,0 +1,71 @@
+import math
+
+import pytest
+import torch
+
+from infogan_bench import losses
+from infogan_bench.config import RunConfig
+from infogan_bench.train import Trainer
+
+
+def test_info_loss_alone_updates_generator_q_head_and_shared_trunk(monkeypatch):
+    # zero the adversarial terms: every weight that moves was moved by the info loss
+    monkeypatch.setattr(
+        losses, "d_adversarial_loss", lambda real, fake: 0 * (real.sum() + fake.sum())
+    )
+    monkeypatch.setattr(losses, "g_adversarial_loss", lambda fake: 0 * fake.sum())
+    torch.manual_seed(0)
+    trainer = Trainer.create(RunConfig(), (1, 28, 28), n_classes=10, device=torch.device("cpu"))
+    D, G = trainer.discriminator, trainer.generator
+    before = {
+        name: p.detach().clone()
+        for name, p in [*D.named_parameters(), *G.named_parameters(prefix="g")]
+    }
+    trainer.step(torch.rand(8, 1, 28, 28), None)
+    after = dict([*D.named_parameters(), *G.named_parameters(prefix="g")])
+    moved = {name for name in before if not torch.equal(before[name], after[name])}
+    assert {
+        "trunk.0.weight",
+        "trunk.2.weight",
+        "trunk.6.weight",
+    } <= moved  # every trunk conv/linear
+    assert {"q_head.0.weight", "q_head.3.weight"} <= moved
+    assert any(name.startswith("g.") for name in moved)
+    assert not {"d_head.weight", "d_head.bias"} & moved
+
+
+def test_mi_lower_bound_is_entropy_minus_cross_entropy():
+    config = RunConfig(cat_codes="10,4")
+    assert losses.code_entropy(config) == pytest.approx(math.log(10) + math.log(4))
+    # perfect logits: CE -> 0, so L_I -> H(c)
+    cat_idx = torch.tensor([[3, 1], [7, 0]])
+    logits = [
+        torch.nn.functional.one_hot(cat_idx[:, 0], 10) * 50.0,
+        torch.nn.functional.one_hot(cat_idx[:, 1], 4) * 50.0,
+    ]
+    assert losses.cat_info_loss(logits, cat_idx) == pytest.approx(0.0, abs=1e-6)
+    # uniform logits: CE = H(c), so L_I = 0
+    uniform = [torch.zeros(2, 10), torch.zeros(2, 4)]
+    assert losses.cat_info_loss(uniform, cat_idx) == pytest.approx(losses.code_entropy(config))
+
+
+def test_continuous_losses_known_values():
+    mean = torch.tensor([[0.5, 0.0], [0.0, 0.0]])
+    cont = torch.tensor([[0.0, 0.0], [0.0, 1.0]])
+    # MSE: code 0 mean (0.25 + 0) / 2, code 1 mean (0 + 1) / 2 -> summed 0.625
+    assert losses.cont_info_loss(mean, None, cont) == pytest.approx(0.625)
+    # Gaussian NLL with sigma = 1 is 0.5 * sq. error + 0.5 * ln(2 pi) per element
+    nll = losses.cont_info_loss(mean, torch.zeros(2, 2), cont)
+    assert nll == pytest.approx(0.5 * 0.625 + 2 * 0.5 * math.log(2 * math.pi))
+    # a learned sigma that matches the error lowers the NLL below sigma = 1
+    assert losses.cont_info_loss(mean, torch.full((2, 2), -1.0), cont) < nll
+
+
+def test_split_q_clamps_log_sigma():
+    config = RunConfig(q_cont_loss="gaussian-nll")
+    params = torch.cat([torch.zeros(1, 10), torch.tensor([[0.1, 0.2, -100.0, 100.0]])], dim=1)
+    logits, mean, log_sigma = losses.split_q(params, config)
+    assert logits[0].shape == (1, 10) and mean.tolist() == [
+        [pytest.approx(0.1), pytest.approx(0.2)]
+    ]
+    assert log_sigma.tolist() == [list(losses.LOG_SIGMA_RANGE)]
