@@ -63,7 +63,7 @@ def evaluate_run_dir(
 ) -> dict[str, Any]:
     """Rescore a run dir's checkpoint on the full test split; also written to eval_<checkpoint>.json."""
     from infogan_bench.data import load_dataset
-    from infogan_bench.train import Trainer, resolve_device
+    from infogan_bench.trainer import Trainer, resolve_device
 
     run = RunDir(run_dir)
     config = run.load_config()

@@ -5,7 +5,7 @@ import torch
 
 from infogan_bench import losses
 from infogan_bench.config import RunConfig
-from infogan_bench.train import Trainer
+from infogan_bench.trainer import Trainer
 
 
 def test_info_loss_alone_updates_generator_q_head_and_shared_trunk(monkeypatch):

@@ -6,7 +6,7 @@ from torch import nn
 
 from infogan_bench.config import RunConfig
 from infogan_bench.models import build_models, latent_dim, q_output_size
-from infogan_bench.train import Trainer
+from infogan_bench.trainer import Trainer
 
 AXES = list(
     itertools.product(
