@@ -22,20 +22,22 @@ DNorm = Literal["batch", "spectral"]
 QContLoss = Literal["mse", "gaussian-nll"]
 QOptimizer = Literal["with-d", "with-g"]
 Device = Literal["auto", "cpu", "cuda"]
+TrackerKind = Literal["wandb", "none"]
+WandbMode = Literal["auto", "online", "offline", "disabled"]
 
 # Fields that may differ between a run and its resume: they change how long or how often,
 # never what a step computes.
 RESUMABLE_FIELDS = frozenset(
-    {
-        "steps",
-        "resume",
-        "device",
-        "log_every",
-        "eval_every",
-        "checkpoint_every",
+    ["steps", "resume", "device", "progress", "log_every", "eval_every", "checkpoint_every"]
+    + [
         "snapshot_every",
-        "progress",
-    }
+        "tracker",
+        "wandb_mode",
+        "wandb_project",
+        "wandb_entity",
+        "wandb_group",
+        "tags",
+    ]
 )
 
 
@@ -129,6 +131,22 @@ class RunConfig:
         default=0, metadata=_doc("steps between kept copies checkpoints/step_N.pt; 0 = none", lo=0)
     )
     progress: bool = field(default=True, metadata=_doc("show a progress bar"))
+    # tracking
+    tracker: TrackerKind = field(
+        default="wandb", metadata=_doc("log to Weights & Biases, or only to the run dir")
+    )
+    wandb_mode: WandbMode = field(
+        default="auto", metadata=_doc("W&B mode; 'auto' reads WANDB_MODE, else online")
+    )
+    wandb_project: str = field(default="infogan-bench", metadata=_doc("W&B project"))
+    wandb_entity: str = field(
+        default="", metadata=_doc("W&B entity (user or team); '' = your default")
+    )
+    wandb_group: str = field(
+        default="",
+        metadata=_doc("W&B group; '' = the variant (dataset and the four axes), seeds together"),
+    )
+    tags: str = field(default="", metadata=_doc("comma-separated W&B tags"))
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -142,6 +160,14 @@ class RunConfig:
     def cat_class_counts(self) -> list[int]:
         """Class count of each categorical code, e.g. [10]."""
         return _parse_cat_codes(self.cat_codes)
+
+    @property
+    def variant(self) -> str:
+        """Name of the variant: dataset and the four axes, without the seed."""
+        return (
+            f"{self.dataset}-{self.generator}-{self.d_norm}-{self.q_cont_loss}"
+            f"-sup{self.supervised_fraction:g}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -1,13 +1,36 @@
-"""Experiment trackers: the Tracker protocol and NullTracker (W&B joins in the tracking issue)."""
+"""Experiment trackers: the Tracker protocol, NullTracker, and WandbTracker (the only wandb import).
+
+The run dir (metrics.jsonl, summary.json) is always written by the train loop and is the source
+of truth; a tracker mirrors it. W&B's mode comes from --wandb-mode, else WANDB_MODE, else online.
+"""
 
 from __future__ import annotations
 
+import os
+import uuid
+import sys
+from pathlib import Path
 from typing import Any, Protocol
+
+from infogan_bench.config import RunConfig
+
+# How W&B summarises a metric logged many times (its run table shows these).
+METRIC_SUMMARIES = {
+    "eval_cat_acc": "max",
+    "mi_lower_bound": "max",
+    "loss_d": "last",
+    "loss_g": "last",
+}
+RUN_ID_FILE = "wandb_run_id"
+RUN_DIR_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "samples/*.png")
 
 
 class Tracker(Protocol):
     def log(self, metrics: dict[str, Any], step: int) -> None:
         """Record one metrics.jsonl line."""
+
+    def log_images(self, paths: list[Path], step: int) -> None:
+        """Record sample grids (PNG files)."""
 
     def finish(self, summary: dict[str, Any]) -> None:
         """Record the final summary and close the run."""
@@ -19,5 +42,79 @@ class NullTracker:
     def log(self, metrics: dict[str, Any], step: int) -> None:
         pass
 
+    def log_images(self, paths: list[Path], step: int) -> None:
+        pass
+
     def finish(self, summary: dict[str, Any]) -> None:
         pass
+
+
+def wandb_mode(config: RunConfig) -> str:
+    if config.wandb_mode != "auto":
+        return config.wandb_mode
+    return os.environ.get("WANDB_MODE", "online")
+
+
+class WandbTracker:
+    """One W&B run per run dir, grouped by variant; --resume continues the same W&B run id."""
+
+    def __init__(self, config: RunConfig, run_dir: Path) -> None:
+        import wandb
+
+        self.wandb = wandb
+        self.run_dir = run_dir
+        init_args: dict[str, Any] = dict(
+            project=config.wandb_project,
+            entity=config.wandb_entity or None,
+            group=config.wandb_group or config.variant,
+            name=f"{config.variant}-seed{config.seed}",
+            tags=[t.strip() for t in config.tags.split(",") if t.strip()],
+            config=config.to_dict(),
+            dir=str(run_dir),
+            id=_run_id(run_dir),
+            resume="allow",
+            job_type="train",
+        )
+        mode = wandb_mode(config)
+        try:
+            self.run = wandb.init(mode=mode, **init_args)
+        except Exception as err:  # no API key, or W&B unreachable: keep training, offline
+            if mode != "online":
+                raise
+            print(
+                f"infogan-bench: W&B online failed ({type(err).__name__}); logging offline - "
+                f"sync later with: wandb sync {run_dir}/wandb/offline-run-*",
+                file=sys.stderr,
+            )
+            self.run = wandb.init(mode="offline", **init_args)
+        for name, summary in METRIC_SUMMARIES.items():
+            self.run.define_metric(name, summary=summary)
+
+    def log(self, metrics: dict[str, Any], step: int) -> None:
+        self.run.log(metrics, step=step)
+
+    def log_images(self, paths: list[Path], step: int) -> None:
+        self.run.log({f"samples/{p.stem}": self.wandb.Image(str(p)) for p in paths}, step=step)
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        self.run.summary.update(summary)
+        for pattern in RUN_DIR_FILES:
+            if any(self.run_dir.glob(pattern)):
+                self.run.save(
+                    str(self.run_dir / pattern), base_path=str(self.run_dir), policy="now"
+                )
+        self.run.finish(exit_code=0 if summary.get("status") == "finished" else 1)
+
+
+def _run_id(run_dir: Path) -> str:
+    """The W&B run id kept in the run dir, so a resumed run continues the same W&B run."""
+    path = run_dir / RUN_ID_FILE
+    if not path.exists():
+        path.write_text(uuid.uuid4().hex[:12] + "\n")
+    return path.read_text().strip()
+
+
+def make_tracker(config: RunConfig, run_dir: Path) -> Tracker:
+    if config.tracker == "none":
+        return NullTracker()
+    return WandbTracker(config, run_dir)

@@ -1,7 +1,7 @@
 """The InfoGAN training loop: train(config) -> summary dict, with run dir, checkpoints and resume.
 
-    infogan-bench train --dataset digits --run-dir runs/digits
-    infogan-bench train --dataset mnist --data-dir ../shared/data --steps 5000 --batch-size 128
+infogan-bench train --dataset digits --run-dir runs/digits
+infogan-bench train --dataset mnist --data-dir ../shared/data --steps 5000 --batch-size 128
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from infogan_bench.data import Data, labelled_subset, load_dataset
 from infogan_bench.evaluate import categorical_scores
 from infogan_bench.rundir import RunDir
 from infogan_bench.samples import save_sample_grids
-from infogan_bench.tracking import NullTracker, Tracker
+from infogan_bench.tracking import Tracker, make_tracker
 from infogan_bench.trainer import Trainer, resolve_device
 
 EVAL_SUBSET = 2000  # test images scored at each eval_every step (the full split at the end)
@@ -70,7 +70,6 @@ class Batches:
 
 def train(config: RunConfig, tracker: Tracker | None = None) -> dict[str, Any]:
     """Train one run in config.run_dir; returns the summary also written to summary.json."""
-    tracker = tracker or NullTracker()
     device = resolve_device(config.device)
     run = RunDir(config.run_dir)
     data = load_dataset(config.dataset, config.data_dir, device)
@@ -80,6 +79,7 @@ def train(config: RunConfig, tracker: Tracker | None = None) -> dict[str, Any]:
         )
     trainer = Trainer.create(config, data.image_shape, data.n_classes, device)
     start_step = _start_or_resume(run, trainer, config, device)
+    tracker = tracker or make_tracker(config, run.path)
     run.write_summary({"status": "running", "step": start_step})
     start_time = time.perf_counter()
     step = start_step
@@ -96,7 +96,7 @@ def train(config: RunConfig, tracker: Tracker | None = None) -> dict[str, Any]:
         raise
     wall = time.perf_counter() - start_time
     images_seen = (step - start_step) * config.batch_size
-    save_sample_grids(trainer.generator, config, run.samples, device)
+    tracker.log_images(save_sample_grids(trainer.generator, config, run.samples, device), step)
     final = run.read_metrics()[-1]
     summary = {
         "status": "finished",
@@ -139,7 +139,8 @@ def _train_steps(
             record["images_per_s"] = (
                 interval_steps * config.batch_size / (time.perf_counter() - interval_start)
             )
-            if config.eval_every and (step % config.eval_every == 0 or step == config.steps):
+            evaluate_now = config.eval_every > 0 and step % config.eval_every == 0
+            if evaluate_now or step == config.steps:
                 subset = slice(0, EVAL_SUBSET)
                 scores = categorical_scores(
                     trainer.discriminator,
@@ -151,6 +152,9 @@ def _train_steps(
                 record.update({f"eval_{k}": v for k, v in scores.items()})
             run.append_metrics(record)
             tracker.log(record, step)
+            if evaluate_now and step < config.steps:  # train() writes the final grids
+                samples = save_sample_grids(trainer.generator, config, run.samples, trainer.device)
+                tracker.log_images(samples, step)
             bar.set_postfix({k: f"{record[k]:.3f}" for k in ("loss_d", "loss_g", "mi_lower_bound")})
             totals, interval_start, interval_steps = {}, time.perf_counter(), 0
             if save_last:

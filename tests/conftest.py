@@ -23,6 +23,7 @@ def tiny_config(tmp_path: Path):
             steps=4,
             log_every=2,
             eval_every=0,
+            tracker="none",
             checkpoint_every=2,
             device="cpu",
             run_dir=str(tmp_path / "run"),
