@@ -7,8 +7,8 @@ of truth; a tracker mirrors it. W&B's mode comes from --wandb-mode, else WANDB_M
 from __future__ import annotations
 
 import os
-import uuid
 import sys
+import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
