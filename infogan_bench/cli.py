@@ -23,6 +23,7 @@ from infogan_bench.config import (
 )
 from infogan_bench.data import DatasetError
 from infogan_bench.rundir import CheckpointError
+from infogan_bench.sweep import SweepError
 from infogan_bench.train import NonFiniteLossError
 
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
@@ -43,8 +44,11 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         choices = field_choices(f)
         default = f.default
         help_text = f"{f.metadata['help']} (default: {default!r})"
+        flags = ["--" + f.name.replace("_", "-")]
+        if "_" in f.name:  # W&B agents pass sweep parameters as --field_name=value
+            flags.append("--" + f.name)
         parser.add_argument(
-            "--" + f.name.replace("_", "-"),
+            *flags,
             dest=f.name,
             type=parse_bool if kind is bool else kind,
             choices=choices,
@@ -52,6 +56,70 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             metavar=None if choices else kind.__name__.upper(),
             help=help_text,
         )
+
+
+def _cmd_sweep_run(args: argparse.Namespace) -> int:
+    from infogan_bench.sweep import run_sweep
+
+    outcomes = run_sweep(
+        args.yaml, args.out, workers=args.workers, tracker=args.tracker, wandb_mode=args.wandb_mode
+    )
+    counts = {
+        status: sum(o.status == status for o in outcomes)
+        for status in ("finished", "skipped", "failed")
+    }
+    print(f"{len(outcomes)} runs: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
+    return 0 if counts["failed"] == 0 else 1
+
+
+def _cmd_sweep_create(args: argparse.Namespace) -> int:
+    from infogan_bench.sweep import create_sweep
+
+    sweep_id = create_sweep(args.yaml, project=args.project, entity=args.entity)
+    path = "/".join(p for p in (args.entity, args.project, sweep_id) if p)
+    print(f"sweep id: {sweep_id}\nstart agents with: infogan-bench sweep agent {path}")
+    return 0
+
+
+def _cmd_sweep_agent(args: argparse.Namespace) -> int:
+    from infogan_bench.sweep import run_agent
+
+    run_agent(args.sweep_id, count=args.count, project=args.project, entity=args.entity)
+    return 0
+
+
+def _add_sweep_parser(commands: argparse._SubParsersAction) -> None:
+    sweep = commands.add_parser("sweep", help="run a sweep YAML here, or on W&B with agents")
+    actions = sweep.add_subparsers(dest="sweep_command", required=True)
+    run = actions.add_parser("run", help="run every config of a grid/random sweep here, resumably")
+    run.add_argument("yaml", help="sweep YAML (W&B format), e.g. sweeps/digits_quick.yaml")
+    run.add_argument("--out", required=True, help="folder of the run dirs")
+    run.add_argument("--workers", type=int, default=1, help="runs at once (default: 1)")
+    run.add_argument("--tracker", choices=("wandb", "none"), default="wandb", help="default: wandb")
+    run.add_argument(
+        "--wandb-mode",
+        choices=("offline", "online", "disabled"),
+        default="offline",
+        help="default: offline",
+    )
+    run.set_defaults(handler=_cmd_sweep_run)
+    create = actions.add_parser("create", help="register the sweep with W&B and print its id")
+    create.add_argument("yaml", help="sweep YAML (W&B format)")
+    create.add_argument(
+        "--project", default=None, help="W&B project (default: the YAML's, else W&B's)"
+    )
+    create.add_argument(
+        "--entity", default=None, help="W&B entity (default: the YAML's, else yours)"
+    )
+    create.set_defaults(handler=_cmd_sweep_create)
+    agent = actions.add_parser("agent", help="run a W&B agent for a sweep (one per machine or GPU)")
+    agent.add_argument("sweep_id", help="SWEEP_ID or ENTITY/PROJECT/SWEEP_ID")
+    agent.add_argument(
+        "--count", type=int, default=None, help="runs before the agent stops (default: until done)"
+    )
+    agent.add_argument("--project", default=None, help="W&B project")
+    agent.add_argument("--entity", default=None, help="W&B entity")
+    agent.set_defaults(handler=_cmd_sweep_agent)
 
 
 def _field(name: str) -> dataclasses.Field:
@@ -68,9 +136,10 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from infogan_bench.sweep import agent_run_dir
     from infogan_bench.train import train
 
-    summary = train(config_from_args(args))
+    summary = train(agent_run_dir(config_from_args(args)))
     print(json.dumps(summary, indent=2, sort_keys=True))
     return 0
 
@@ -123,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     baseline.add_argument("--data-dir", default="data", help="dataset root in torchvision's layout")
     baseline.add_argument("--seed", type=int, default=0, help="k-means seed (default: 0)")
     baseline.set_defaults(handler=_cmd_baseline)
+    _add_sweep_parser(commands)
     return parser
 
 
@@ -131,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except (ConfigError, DatasetError, CheckpointError) as err:
+    except (ConfigError, DatasetError, CheckpointError, SweepError) as err:
         print(f"infogan-bench: error: {err}", file=sys.stderr)
         return 2
     except NonFiniteLossError as err:

@@ -110,7 +110,8 @@ def _run_id(run_dir: Path) -> str:
     """The W&B run id kept in the run dir, so a resumed run continues the same W&B run."""
     path = run_dir / RUN_ID_FILE
     if not path.exists():
-        path.write_text(uuid.uuid4().hex[:12] + "\n")
+        # under a W&B sweep agent, the run id is the one the agent was handed
+        path.write_text((os.environ.get("WANDB_RUN_ID") or uuid.uuid4().hex[:12]) + "\n")
     return path.read_text().strip()
 
 

@@ -1,0 +1,163 @@
+import json
+from pathlib import Path
+
+import pytest
+import wandb
+import yaml
+
+from infogan_bench import sweep as sweep_module
+from infogan_bench.cli import main
+from infogan_bench.config import RunConfig, from_dict
+from infogan_bench.rundir import RunDir
+from infogan_bench.sweep import SweepError, agent_run_dir, expand, load_sweep, run_sweep
+from tests.wandb_records import config_and_summary
+
+SWEEPS = sorted((Path(__file__).resolve().parents[1] / "sweeps").glob("*.yaml"))
+TINY = {
+    "dataset": {"value": "digits"},
+    "steps": {"value": 2},
+    "batch_size": {"value": 8},
+    "log_every": {"value": 1},
+}
+
+
+def _write(tmp_path, sweep: dict) -> Path:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(sweep))
+    return path
+
+
+@pytest.mark.parametrize("path", SWEEPS, ids=lambda p: p.name)
+def test_every_sweep_yaml_is_valid_and_names_trainer_fields(path):
+    sweep = load_sweep(path)  # W&B's schema and our parameter check
+    assert {"method", "metric", "parameters", "command"} <= set(sweep)
+    configs = expand(sweep)
+    assert configs and all(isinstance(from_dict(c), RunConfig) for c in configs)
+
+
+def test_required_sweeps_exist_with_their_grids():
+    names = {p.stem for p in SWEEPS}
+    assert {"mnist_ablation", "cifar10_ablation", "digits_quick"} <= names
+    assert len(expand(load_sweep(SWEEPS[0].parent / "mnist_ablation.yaml"))) == 2 * 2 * 2 * 2 * 5
+
+
+def test_grid_expands_in_wandb_order(tmp_path):
+    path = _write(tmp_path, {"method": "grid", "metric": {"name": "cat_acc", "goal": "maximize"},
+                             "parameters": {"seed": {"values": [0, 1]}, "d_norm": {"values": ["batch", "spectral"]}}})  # fmt: skip
+    assert expand(load_sweep(path)) == [
+        {"d_norm": "batch", "seed": 0}, {"d_norm": "batch", "seed": 1},
+        {"d_norm": "spectral", "seed": 0}, {"d_norm": "spectral", "seed": 1},
+    ]  # fmt: skip
+
+
+def test_random_sweep_draws_run_cap_configs_reproducibly(tmp_path):
+    path = _write(tmp_path, {"method": "random", "run_cap": 5, "metric": {"name": "cat_acc", "goal": "maximize"},
+                             "parameters": {"lr_g": {"min": 1e-4, "max": 1e-3}, "seed": {"values": [0, 1, 2]}}})  # fmt: skip
+    draws = expand(load_sweep(path), seed=7)
+    assert len(draws) == 5 and draws == expand(load_sweep(path), seed=7)
+    assert all(1e-4 <= d["lr_g"] <= 1e-3 for d in draws)
+
+
+@pytest.mark.parametrize(
+    "sweep, message",
+    [
+        (
+            {"method": "grid", "parameters": {"seed": {"values": [0]}}, "schedule": 1},
+            "unknown key(s) schedule",
+        ),
+        (
+            {"method": "grid", "parameters": {"learning_rate": {"values": [0.1]}}},
+            "'learning_rate' is not a trainer field",
+        ),
+        (
+            {"method": "grid", "parameters": {"batch_size": {"values": [64, 0]}}},
+            "batch_size: expected a value >= 1",
+        ),
+        (
+            {"method": "grid", "parameters": {"run_dir": {"value": "x"}}},
+            "'run_dir' is not a trainer field",
+        ),
+        ({"method": "sideways", "parameters": {"seed": {"value": 0}}}, "not a valid W&B sweep"),
+    ],
+)
+def test_bad_sweeps_are_rejected_before_any_run(tmp_path, sweep, message):
+    with pytest.raises(SweepError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_sweep(_write(tmp_path, sweep))
+
+
+def test_bayes_offline_is_a_one_line_error(tmp_path, capsys):
+    path = _write(tmp_path, {"method": "bayes", "metric": {"name": "cat_acc", "goal": "maximize"},
+                             "parameters": {"lr_g": {"min": 1e-4, "max": 1e-3}}})  # fmt: skip
+    assert main(["sweep", "run", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert "bayes sweeps need the W&B server" in capsys.readouterr().err
+
+
+def test_offline_sweep_runs_logs_to_wandb_resumes_and_survives_a_failed_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    sweep = {"method": "grid", "metric": {"name": "cat_acc", "goal": "maximize"},
+             "parameters": {**TINY, "d_norm": {"values": ["batch", "spectral"]}}}  # fmt: skip
+    out = tmp_path / "out"
+    outcomes = run_sweep(_write(tmp_path, sweep), out, workers=2)
+    assert [(o.name, o.status) for o in outcomes] == [
+        ("000-d_norm=batch", "finished"),
+        ("001-d_norm=spectral", "finished"),
+    ]
+    for outcome, d_norm in zip(outcomes, ["batch", "spectral"], strict=True):
+        run = RunDir(out / outcome.name)
+        logs = list(run.path.glob("wandb/offline-run-*/run-*.wandb"))
+        assert len(logs) == 1
+        logged_config, logged_summary = config_and_summary(logs[0])
+        assert json.loads(logged_config["d_norm"]) == d_norm
+        assert json.loads(logged_summary["cat_acc"]) == pytest.approx(run.read_summary()["cat_acc"])
+    # rerun: both finished, so nothing runs again
+    assert [o.status for o in run_sweep(_write(tmp_path, sweep), out)] == ["skipped", "skipped"]
+
+    # a sweep with one run that fails (its dataset is missing): the other still finishes
+    sweep["parameters"]["dataset"] = {"values": ["digits", "mnist"]}
+    sweep["parameters"]["data_dir"] = {"value": str(tmp_path / "no-data")}
+    sweep["parameters"]["d_norm"] = {"value": "batch"}
+    outcomes = run_sweep(_write(tmp_path, sweep), tmp_path / "out2", tracker="none")
+    assert [o.status for o in outcomes] == ["finished", "failed"]
+    failed = RunDir(tmp_path / "out2" / outcomes[1].name)
+    assert failed.read_summary()["status"] == "failed"
+    assert "mnist not found" in (failed.path / "train.log").read_text()
+
+
+def test_sweep_create_and_agent_call_wandb(tmp_path, monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(
+        wandb,
+        "sweep",
+        lambda sweep, project, entity: calls.append(("sweep", sweep, project, entity)) or "abc123",
+    )
+    monkeypatch.setattr(
+        wandb, "agent", lambda sweep_id, **kw: calls.append(("agent", sweep_id, kw))
+    )
+    path = SWEEPS[0].parent / "digits_quick.yaml"
+    assert main(["sweep", "create", str(path), "--project", "p", "--entity", "e"]) == 0
+    assert calls[0][0] == "sweep" and calls[0][1] == load_sweep(path) and calls[0][2:] == ("p", "e")
+    assert "infogan-bench sweep agent e/p/abc123" in capsys.readouterr().out
+    assert main(["sweep", "agent", "e/p/abc123", "--count", "3"]) == 0
+    assert calls[1] == ("agent", "e/p/abc123", {"count": 3, "project": None, "entity": None})
+
+
+def test_agent_runs_get_their_own_run_dirs(monkeypatch):
+    assert agent_run_dir(RunConfig()).run_dir == RunConfig().run_dir
+    monkeypatch.setenv("WANDB_SWEEP_ID", "sw1")
+    monkeypatch.setenv("WANDB_RUN_ID", "run7")
+    assert agent_run_dir(RunConfig()).run_dir == "runs/sweeps/sw1/run7"
+    assert agent_run_dir(RunConfig(run_dir="mine")).run_dir == "mine"
+
+
+def test_cli_accepts_wandb_agent_style_arguments():
+    from infogan_bench.cli import build_parser, config_from_args
+
+    args = build_parser().parse_args(
+        ["train", "--batch_size=32", "--d_norm=spectral", "--resume=False"]
+    )
+    config = config_from_args(args)
+    assert (config.batch_size, config.d_norm, config.resume) == (32, "spectral", False)
+
+
+def test_sweep_module_imports_wandb_lazily():
+    assert "wandb" not in vars(sweep_module)
