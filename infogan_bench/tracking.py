@@ -22,6 +22,9 @@ METRIC_SUMMARIES = {
     "loss_g": "last",
 }
 RUN_ID_FILE = "wandb_run_id"
+INIT_TIMEOUT_S = (
+    30  # W&B unreachable online: give up after this and log offline (W&B's default: 90)
+)
 RUN_DIR_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "samples/*.png")
 
 
@@ -74,6 +77,7 @@ class WandbTracker:
             id=_run_id(run_dir),
             resume="allow",
             job_type="train",
+            settings=wandb.Settings(init_timeout=INIT_TIMEOUT_S),
         )
         mode = wandb_mode(config)
         try:

@@ -139,6 +139,8 @@ def _train_steps(
             record["images_per_s"] = (
                 interval_steps * config.batch_size / (time.perf_counter() - interval_start)
             )
+            record["lr_d"] = trainer.opt_d.param_groups[0]["lr"]
+            record["lr_g"] = trainer.opt_g.param_groups[0]["lr"]
             evaluate_now = config.eval_every > 0 and step % config.eval_every == 0
             if evaluate_now or step == config.steps:
                 subset = slice(0, EVAL_SUBSET)
