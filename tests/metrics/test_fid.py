@@ -39,7 +39,9 @@ def test_torchmetrics_fid_equals_numpy_scipy_on_the_same_features():
     real = rng.normal(size=(400, 6))
     fake = rng.normal(size=(300, 6)) @ rng.normal(size=(6, 6)) + 0.3
     expected = _numpy_fid(real, fake)
-    assert frechet_distance(torch.tensor(real), torch.tensor(fake)) == pytest.approx(expected, rel=1e-6)
+    assert frechet_distance(torch.tensor(real), torch.tensor(fake)) == pytest.approx(
+        expected, rel=1e-6
+    )
 
 
 def test_kid_is_near_zero_for_identical_and_same_distribution_sets():
