@@ -147,7 +147,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from infogan_bench.evaluate import evaluate_run_dir
 
-    scores = evaluate_run_dir(args.run_dir, checkpoint=args.checkpoint, data_dir=args.data_dir)
+    scores = evaluate_run_dir(
+        args.run_dir, args.checkpoint, data_dir=args.data_dir, n_samples=args.n_samples
+    )
     print(json.dumps(scores, indent=2, sort_keys=True))
     return 0
 
@@ -184,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--data-dir", default=None, help="dataset root, if it moved since training"
+    )
+    evaluate.add_argument(
+        "--n-samples",
+        type=int,
+        default=None,
+        help="generated images to score (default: the run's score_samples)",
     )
     evaluate.set_defaults(handler=_cmd_evaluate)
 

@@ -108,7 +108,7 @@ class RunConfig:
     beta2: float = field(default=0.999, metadata=_doc("Adam beta2", lo=0.0, hi=1.0))
     batch_size: int = field(default=64, metadata=_doc("images per step", lo=1))
     steps: int = field(
-        default=3000, metadata=_doc("training steps (one D and one G update each)", lo=1)
+        default=2000, metadata=_doc("training steps (one D and one G update each)", lo=1)
     )
     seed: int = field(
         default=0, metadata=_doc("seed of weights, latents, shuffling, label subset", lo=0)
@@ -126,6 +126,12 @@ class RunConfig:
     )
     checkpoint_every: int = field(
         default=500, metadata=_doc("steps between writes of last.pt", lo=1)
+    )
+    score_samples: int = field(
+        default=10000,
+        metadata=_doc(
+            "generated images for FID/KID and code metrics at the end; 0 = cat_acc only", lo=0
+        ),
     )
     snapshot_every: int = field(
         default=0, metadata=_doc("steps between kept copies checkpoints/step_N.pt; 0 = none", lo=0)

@@ -10,10 +10,17 @@ import numpy as np
 import torch
 
 from infogan_bench.config import RunConfig
-from infogan_bench.losses import split_q
+from infogan_bench.data import Data
+from infogan_bench.features import DomainClassifier, batched, load_or_train
+from infogan_bench.losses import sample_latent, split_q
+from infogan_bench.metrics.artifacts import checkerboard_score
 from infogan_bench.metrics.clustering import clustering_scores
-from infogan_bench.models import Discriminator
+from infogan_bench.metrics.codes import cat_consistency, cont_r2, mi_lower_bound
+from infogan_bench.metrics.fid import frechet_distance, kernel_distance
+from infogan_bench.models import Discriminator, Generator
 from infogan_bench.rundir import RunDir
+
+SCORE_SEED = 2016  # latents of the scoring samples: the same for every run
 
 
 def scored_code(config: RunConfig, n_classes: int) -> int | None:
@@ -59,9 +66,12 @@ def categorical_scores(
 
 
 def evaluate_run_dir(
-    run_dir: str | Path, checkpoint: str = "last", data_dir: str | None = None
+    run_dir: str | Path,
+    checkpoint: str = "last",
+    data_dir: str | None = None,
+    n_samples: int | None = None,
 ) -> dict[str, Any]:
-    """Rescore a run dir's checkpoint on the full test split; also written to eval_<checkpoint>.json."""
+    """Rescore a run dir's checkpoint; also written to RUN_DIR/eval_<checkpoint>.json."""
     from infogan_bench.data import load_dataset
     from infogan_bench.trainer import Trainer, resolve_device
 
@@ -71,15 +81,95 @@ def evaluate_run_dir(
     data = load_dataset(config.dataset, data_dir or config.data_dir, device)
     trainer = Trainer.create(config, data.image_shape, data.n_classes, device)
     step = trainer.load_state_dict(run.load_checkpoint(checkpoint, device))
+    n = config.score_samples if n_samples is None else n_samples
     scores = {
         "checkpoint": checkpoint,
         "step": step,
-        **categorical_scores(
-            trainer.discriminator, data.test_images, data.test_labels, config, data.n_classes
-        ),
-        "n_test": len(data.test_images),
+        **score_model(trainer.generator, trainer.discriminator, config, data, n),
     }
     (run.path / f"eval_{checkpoint}.json").write_text(
         json.dumps(scores, indent=2, sort_keys=True) + "\n"
     )
     return scores
+
+
+def score_model(
+    generator: Generator,
+    discriminator: Discriminator,
+    config: RunConfig,
+    data: Data,
+    n_samples: int,
+) -> dict[str, Any]:
+    """The full protocol: Q's categories on the test split, and (n_samples > 0) generated samples."""
+    scores: dict[str, Any] = {
+        **categorical_scores(
+            discriminator, data.test_images, data.test_labels, config, data.n_classes
+        ),
+        "n_test": len(data.test_images),
+    }
+    if n_samples > 0:
+        classifier, classifier_acc = load_or_train(config.dataset, data, progress=config.progress)
+        scores.update(
+            generated_scores(generator, discriminator, config, data, classifier, n_samples)
+        )
+        scores["fid_domain_floor"] = real_floor(data, classifier)
+        scores["domain_classifier_test_acc"] = classifier_acc
+    return scores
+
+
+@torch.no_grad()
+def generated_scores(
+    generator: Generator,
+    discriminator: Discriminator,
+    config: RunConfig,
+    data: Data,
+    classifier: DomainClassifier,
+    n_samples: int,
+    seed: int = SCORE_SEED,
+) -> dict[str, Any]:
+    """FID/KID (domain features, n_samples fakes vs the test split), code metrics, checkerboard."""
+    device = data.test_images.device
+    was_training = generator.training, discriminator.training
+    generator.eval()
+    discriminator.eval()
+    latent = sample_latent(
+        config, n_samples, torch.Generator(device=device).manual_seed(seed), device
+    )
+    fake = batched(generator, latent.vector())  # (n_samples, C, H, W)
+    real_features = batched(classifier, data.test_images)
+    fake_features = batched(classifier, fake)
+    kid_mean, kid_std = kernel_distance(real_features, fake_features, seed=seed)
+    scores: dict[str, Any] = {
+        "fid_domain": frechet_distance(real_features, fake_features),
+        "kid_domain_mean": kid_mean,
+        "kid_domain_std": kid_std,
+        "fid_n_fake": n_samples,
+        "fid_n_real": len(data.test_images),
+        "fid_ref_split": "test",
+        "checkerboard": checkerboard_score(fake, data.test_images),
+    }
+    logits, mean, _ = split_q(batched(discriminator.q, fake), config)
+    for k, code_logits in enumerate(logits):
+        scores[f"mi_cat_{k}"] = mi_lower_bound(code_logits, latent.cat_idx[:, k])
+    if logits:
+        scores["mi_cat"] = scores["mi_cat_0"]
+        drawn = batched(classifier.classify, fake).argmax(1)
+        code = scored_code(config, data.n_classes) or 0
+        scores["cat_consistency"] = cat_consistency(
+            latent.cat_idx[:, code].cpu().numpy(), drawn.cpu().numpy()
+        )
+    if config.n_cont_codes:
+        r2 = cont_r2(latent.cont.cpu().numpy(), mean.cpu().numpy())
+        scores.update({f"cont_r2_{k}": v for k, v in enumerate(r2)})
+        scores["cont_r2"] = sum(r2) / len(r2)
+    generator.train(was_training[0])
+    discriminator.train(was_training[1])
+    return scores
+
+
+def real_floor(data: Data, classifier: DomainClassifier) -> float:
+    """FID of a train subset (as many images as the test split) against the test split."""
+    train_subset = data.train_images[: len(data.test_images)]
+    return frechet_distance(
+        batched(classifier, train_subset), batched(classifier, data.test_images)
+    )

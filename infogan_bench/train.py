@@ -16,7 +16,8 @@ from tqdm import tqdm
 from infogan_bench import losses
 from infogan_bench.config import ConfigError, RunConfig, save_yaml
 from infogan_bench.data import Data, labelled_subset, load_dataset
-from infogan_bench.evaluate import categorical_scores
+from infogan_bench.evaluate import categorical_scores, generated_scores, score_model
+from infogan_bench.features import DomainClassifier, load_or_train
 from infogan_bench.rundir import RunDir
 from infogan_bench.samples import save_sample_grids
 from infogan_bench.tracking import Tracker, make_tracker
@@ -105,11 +106,15 @@ def train(config: RunConfig, tracker: Tracker | None = None) -> dict[str, Any]:
         "images_per_s": round(images_seen / wall, 1) if images_seen else None,
         **{k: v for k, v in final.items() if k.startswith(("loss_", "d_", "mi_"))},
         "mi_max": losses.code_entropy(config),
-        **categorical_scores(
-            trainer.discriminator, data.test_images, data.test_labels, config, data.n_classes
-        ),
-        "n_test": len(data.test_images),
+        **score_model(trainer.generator, trainer.discriminator, config, data, config.score_samples),
     }
+    if run.checkpoint_path("best").exists():
+        best = Trainer.create(config, data.image_shape, data.n_classes, device)
+        summary["best_step"] = best.load_state_dict(run.load_checkpoint("best", device))
+        best_scores = score_model(
+            best.generator, best.discriminator, config, data, config.score_samples
+        )
+        summary.update({f"best_{k}": v for k, v in best_scores.items()})
     run.write_summary(summary)
     tracker.finish(summary)
     return summary
@@ -121,6 +126,12 @@ def _train_steps(
     """Steps start_step+1 .. config.steps, logging and checkpointing on the way; returns the last."""
     config = trainer.config
     batches = Batches(data, config, trainer.rng)
+    # with scoring on, eval steps also score FID and keep the best checkpoint by it
+    classifier = None
+    if config.eval_every > 0 and config.score_samples > 0:
+        classifier, _ = load_or_train(config.dataset, data, progress=config.progress)
+    fids = [r["eval_fid_domain"] for r in run.read_metrics() if "eval_fid_domain" in r]
+    best_fid = min(fids, default=math.inf)
     totals: dict[str, torch.Tensor] = {}
     interval_start, interval_steps = time.perf_counter(), 0
     bar = tqdm(total=config.steps, initial=start_step, disable=not config.progress, unit="step")
@@ -143,15 +154,10 @@ def _train_steps(
             record["lr_g"] = trainer.opt_g.param_groups[0]["lr"]
             evaluate_now = config.eval_every > 0 and step % config.eval_every == 0
             if evaluate_now or step == config.steps:
-                subset = slice(0, EVAL_SUBSET)
-                scores = categorical_scores(
-                    trainer.discriminator,
-                    data.test_images[subset],
-                    data.test_labels[subset],
-                    config,
-                    data.n_classes,
-                )
-                record.update({f"eval_{k}": v for k, v in scores.items()})
+                record.update(_eval_scores(trainer, data, classifier))
+            if record.get("eval_fid_domain", math.inf) < best_fid:
+                best_fid = record["eval_fid_domain"]
+                run.save_checkpoint(trainer.state_dict(step), name="best")
             run.append_metrics(record)
             tracker.log(record, step)
             if evaluate_now and step < config.steps:  # train() writes the final grids
@@ -164,6 +170,25 @@ def _train_steps(
             if snapshot:
                 run.save_checkpoint(trainer.state_dict(step), name=f"step_{step}")
     return config.steps
+
+
+def _eval_scores(
+    trainer: Trainer, data: Data, classifier: DomainClassifier | None
+) -> dict[str, float]:
+    """Scores on a fixed subset during training: cat_acc on test images, FID on generated ones."""
+    subset = slice(0, EVAL_SUBSET)
+    config, D = trainer.config, trainer.discriminator
+    scores = categorical_scores(
+        D, data.test_images[subset], data.test_labels[subset], config, data.n_classes
+    )
+    if classifier is not None:
+        generated = generated_scores(
+            trainer.generator, D, config, data, classifier, n_samples=EVAL_SUBSET
+        )
+        scores.update(
+            {k: generated[k] for k in ("fid_domain", "cat_consistency") if k in generated}
+        )
+    return {f"eval_{k}": v for k, v in scores.items()}
 
 
 def _last_logged_step(run: RunDir) -> int:

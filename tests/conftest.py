@@ -24,6 +24,7 @@ def tiny_config(tmp_path: Path):
             log_every=2,
             eval_every=0,
             tracker="none",
+            score_samples=0,
             checkpoint_every=2,
             device="cpu",
             run_dir=str(tmp_path / "run"),

@@ -25,17 +25,8 @@ def test_every_subcommand_has_help(command, capsys):
 
 def test_train_then_evaluate_from_the_command_line(tmp_path, capsys):
     run_dir = tmp_path / "run"
-    argv = [
-        "train",
-        "--steps=2",
-        "--batch-size",
-        "8",
-        "--log-every",
-        "1",
-        "--eval-every=0",
-        "--tracker",
-        "none",
-    ]
+    argv = ["train", "--steps=2", "--batch-size", "8", "--log-every", "1", "--eval-every=0"]
+    argv += ["--tracker", "none", "--score-samples=0"]
     assert main([*argv, "--run-dir", str(run_dir), "--device", "cpu", "--progress", "false"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["status"] == "finished" and summary["step"] == 2

@@ -18,6 +18,7 @@ TINY = {
     "steps": {"value": 2},
     "batch_size": {"value": 8},
     "log_every": {"value": 1},
+    "score_samples": {"value": 0},  # cat_acc only: no domain classifier to train
 }
 
 

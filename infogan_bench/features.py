@@ -1,0 +1,95 @@
+"""Feature spaces for FID/KID: the domain classifier (trained on real train images, cached on disk).
+
+Its 128-d penultimate features are the `domain` feature space of FID/KID (the one that works
+offline), and its predictions give `cat_consistency`. The cache key is the dataset and a hash
+of the training recipe; the file also records the classifier's test accuracy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from infogan_bench.data import Data
+
+RECIPE = {"arch": "cnn3x3-32-64-128", "steps": 1400, "batch_size": 128, "lr": 1e-3, "seed": 0}
+
+
+def cache_dir() -> Path:
+    """INFOGAN_BENCH_CACHE, else ~/.cache/infogan_bench."""
+    return Path(os.environ.get("INFOGAN_BENCH_CACHE", Path.home() / ".cache" / "infogan_bench"))
+
+
+class DomainClassifier(nn.Module):
+    """conv 3x3 32 - pool - conv 3x3 64 - pool - FC 128 (features) - FC n_classes."""
+
+    num_features = 128
+
+    def __init__(self, image_shape: tuple[int, int, int], n_classes: int) -> None:
+        super().__init__()
+        channels, size, _ = image_shape
+        self.trunk = nn.Sequential(
+            nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(64 * (size // 4) ** 2, self.num_features), nn.ReLU(),
+        )  # fmt: skip
+        self.head = nn.Linear(self.num_features, n_classes)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """images (N, C, H, W) in [0, 1] -> features (N, 128)."""
+        return self.trunk(images)
+
+    def classify(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.trunk(images))
+
+
+@torch.no_grad()
+def batched(fn: nn.Module | object, images: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+    """fn over images in chunks, concatenated."""
+    return torch.cat([fn(images[i : i + batch]) for i in range(0, len(images), batch)])  # type: ignore[operator]
+
+
+def load_or_train(
+    dataset: str, data: Data, progress: bool = True
+) -> tuple[DomainClassifier, float]:
+    """The cached classifier for dataset (trained on first use); returns it and its test accuracy."""
+    key = hashlib.sha256(json.dumps(RECIPE, sort_keys=True).encode()).hexdigest()[:12]
+    path = cache_dir() / "domain" / f"{dataset}-{key}.pt"
+    model = DomainClassifier(data.image_shape, data.n_classes).to(data.train_images.device)
+    if path.exists():
+        state = torch.load(path, map_location=data.train_images.device, weights_only=True)
+        model.load_state_dict(state["model"])
+        return model.eval(), float(state["test_acc"])
+    _train(model, data, progress)
+    predictions = batched(model.classify, data.test_images).argmax(1)
+    test_acc = float((predictions == data.test_labels).float().mean())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(
+        {"model": model.state_dict(), "test_acc": test_acc, "recipe": json.dumps(RECIPE)}, tmp
+    )
+    tmp.replace(path)
+    return model.eval(), test_acc
+
+
+def _train(model: DomainClassifier, data: Data, progress: bool) -> None:
+    gen = torch.Generator().manual_seed(RECIPE["seed"])
+    torch.manual_seed(RECIPE["seed"])
+    model.load_state_dict(DomainClassifier(data.image_shape, data.n_classes).state_dict())
+    optimizer = torch.optim.Adam(model.parameters(), lr=RECIPE["lr"])
+    model.train()
+    n = len(data.train_images)
+    for _ in tqdm(range(RECIPE["steps"]), desc="domain classifier", disable=not progress):
+        idx = torch.randint(n, (RECIPE["batch_size"],), generator=gen).to(data.train_images.device)
+        loss = F.cross_entropy(model.classify(data.train_images[idx]), data.train_labels[idx])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    model.eval()

@@ -1,0 +1,97 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from infogan_bench.config import RunConfig
+from infogan_bench.data import load_dataset
+from infogan_bench.evaluate import evaluate_run_dir, generated_scores
+from infogan_bench.features import RECIPE, load_or_train
+from infogan_bench.rundir import RunDir
+from infogan_bench.train import train
+from infogan_bench.trainer import Trainer
+
+
+@pytest.fixture(scope="module")
+def digits_classifier(tmp_path_factory):
+    """The digits domain classifier, trained once (a short recipe) into a temporary cache."""
+    cache = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INFOGAN_BENCH_CACHE", str(cache))
+        mp.setitem(RECIPE, "steps", 150)
+        data = load_dataset("digits", "unused")
+        classifier, acc = load_or_train("digits", data, progress=False)
+        again, acc_again = load_or_train("digits", data, progress=False)  # from the cache
+    return data, classifier, acc, again, acc_again, cache
+
+
+def test_domain_classifier_is_accurate_cached_and_reused(digits_classifier):
+    data, classifier, acc, again, acc_again, cache = digits_classifier
+    assert acc > 0.95  # digits test split
+    assert acc_again == acc and len(list(cache.rglob("digits-*.pt"))) == 1
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(classifier.state_dict().values(), again.state_dict().values(), strict=True)
+    )
+
+
+class ClassImageGenerator(nn.Module):
+    """A generator stub that draws the mean test image of class (code + 3) % 10 for code value c."""
+
+    def __init__(self, data, config: RunConfig) -> None:
+        super().__init__()
+        self.config = config
+        means = torch.stack([data.test_images[data.test_labels == k].mean(0) for k in range(10)])
+        self.register_buffer("class_images", means)
+
+    def forward(self, latent: torch.Tensor) -> torch.Tensor:
+        code = latent[:, self.config.noise_dim : self.config.noise_dim + 10].argmax(1)
+        return self.class_images[(code + 3) % 10]
+
+
+def test_cat_consistency_is_one_for_a_generator_that_draws_each_codes_class(digits_classifier):
+    data, classifier, *_ = digits_classifier
+    config = RunConfig()
+    trainer = Trainer.create(config, data.image_shape, 10, torch.device("cpu"))
+    stub = ClassImageGenerator(data, config)
+    scores = generated_scores(stub, trainer.discriminator, config, data, classifier, n_samples=500)
+    assert scores["cat_consistency"] == 1.0
+    assert scores["fid_n_fake"] == 500 and scores["fid_ref_split"] == "test"
+    assert scores["fid_domain"] > 0 and math.isfinite(scores["kid_domain_mean"])
+    assert -0.5 < scores["mi_cat"] <= math.log(10) and set(scores) >= {
+        "cont_r2_0",
+        "cont_r2_1",
+        "checkerboard",
+    }
+
+
+def test_trained_run_carries_the_full_score_set_and_rescoring_is_identical(
+    tiny_config, digits_classifier, monkeypatch
+):
+    monkeypatch.setenv("INFOGAN_BENCH_CACHE", str(digits_classifier[-1]))
+    monkeypatch.setitem(RECIPE, "steps", 150)  # the fixture's cache key
+    config = tiny_config(score_samples=300, eval_every=2)
+    summary = train(config)
+    expected = {"fid_domain", "kid_domain_mean", "kid_domain_std", "fid_domain_floor", "cat_consistency", "mi_cat",
+                "cont_r2", "checkerboard", "domain_classifier_test_acc", "cat_acc", "nmi", "ari", "purity"}  # fmt: skip
+    assert expected <= set(summary)
+    assert (
+        summary["fid_domain"] > summary["fid_domain_floor"]
+    )  # an untrained G is far from real digits
+    scores = evaluate_run_dir(config.run_dir)
+    assert {k: scores[k] for k in expected} == {k: summary[k] for k in expected}
+    assert np.isfinite([scores[k] for k in expected]).all()
+    # eval steps scored FID on a fixed subset and kept the best checkpoint by it
+    records = RunDir(config.run_dir).read_metrics()
+    fids = {r["step"]: r["eval_fid_domain"] for r in records if "eval_fid_domain" in r}
+    assert set(fids) == {2, 4}
+    assert summary["best_step"] == min(fids, key=fids.get)
+    assert RunDir(config.run_dir).load_checkpoint("best")["step"] == summary["best_step"]
+    assert {f"best_{k}" for k in expected} <= set(summary)
+    best = evaluate_run_dir(config.run_dir, checkpoint="best")
+    assert (
+        best["fid_domain"] == summary["best_fid_domain"]
+        and best["cat_acc"] == summary["best_cat_acc"]
+    )
