@@ -62,7 +62,12 @@ def _cmd_sweep_run(args: argparse.Namespace) -> int:
     from infogan_bench.sweep import run_sweep
 
     outcomes = run_sweep(
-        args.yaml, args.out, workers=args.workers, tracker=args.tracker, wandb_mode=args.wandb_mode
+        args.yaml,
+        args.out,
+        workers=args.workers,
+        tracker=args.tracker,
+        wandb_mode=args.wandb_mode,
+        seed=args.seed,
     )
     counts = {
         status: sum(o.status == status for o in outcomes)
@@ -101,6 +106,9 @@ def _add_sweep_parser(commands: argparse._SubParsersAction) -> None:
         choices=("offline", "online", "disabled"),
         default="offline",
         help="default: offline",
+    )
+    run.add_argument(
+        "--seed", type=int, default=0, help="seed of a random sweep's draws (default: 0)"
     )
     run.set_defaults(handler=_cmd_sweep_run)
     create = actions.add_parser("create", help="register the sweep with W&B and print its id")

@@ -131,10 +131,11 @@ def run_sweep(
     workers: int = 1,
     tracker: str = "wandb",
     wandb_mode: str = "offline",
+    seed: int = 0,
 ) -> list[Outcome]:
     """Run every config of the sweep into out/NAME; finished runs are skipped, others (re)run."""
     sweep = load_sweep(path)
-    configs = expand(sweep)
+    configs = expand(sweep, seed=seed)
     swept = sorted(k for k, spec in sweep["parameters"].items() if len(spec.get("values", [])) > 1)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

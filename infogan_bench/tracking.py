@@ -17,6 +17,7 @@ from infogan_bench.config import RunConfig
 # How W&B summarises a metric logged many times (its run table shows these).
 METRIC_SUMMARIES = {
     "eval_cat_acc": "max",
+    "eval_fid_domain": "min",
     "mi_lower_bound": "max",
     "loss_d": "last",
     "loss_g": "last",
