@@ -80,10 +80,9 @@ class Trainer:
         try:
             self.generator.load_state_dict(state["generator"])
             self.discriminator.load_state_dict(state["discriminator"])
-            if "opt_g" in state:
-                self.opt_g.load_state_dict(state["opt_g"])
-                self.opt_d.load_state_dict(state["opt_d"])
-                self.rng.set_state(state["rng"].cpu())
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
+            self.rng.set_state(state["rng"].cpu())  # map_location may have moved it
         except (KeyError, RuntimeError, ValueError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise CheckpointError(
