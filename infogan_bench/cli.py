@@ -22,6 +22,7 @@ from infogan_bench.config import (
     load_yaml,
 )
 from infogan_bench.data import DatasetError
+from infogan_bench.features import FeatureError
 from infogan_bench.rundir import CheckpointError
 from infogan_bench.sweep import SweepError
 from infogan_bench.train import NonFiniteLossError
@@ -156,7 +157,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from infogan_bench.evaluate import evaluate_run_dir
 
     scores = evaluate_run_dir(
-        args.run_dir, args.checkpoint, data_dir=args.data_dir, n_samples=args.n_samples
+        args.run_dir,
+        args.checkpoint,
+        data_dir=args.data_dir,
+        n_samples=args.n_samples,
+        features=args.features,
+        inception_weights=args.inception_weights,
     )
     print(json.dumps(scores, indent=2, sort_keys=True))
     return 0
@@ -201,6 +207,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="generated images to score (default: the run's score_samples)",
     )
+    evaluate.add_argument(
+        "--features",
+        choices=("domain", "inception"),
+        default="domain",
+        help="domain: the suite's classifier (always scored); inception: also standard FID/KID (default: domain)",
+    )
+    evaluate.add_argument(
+        "--inception-weights",
+        default=None,
+        help="torch-fidelity Inception-v3 weights file (default: torch's hub cache)",
+    )
     evaluate.set_defaults(handler=_cmd_evaluate)
 
     baseline = commands.add_parser("baseline", help="k-means on raw pixels: the cat_acc to beat")
@@ -217,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except (ConfigError, DatasetError, CheckpointError, SweepError) as err:
+    except (ConfigError, DatasetError, CheckpointError, SweepError, FeatureError) as err:
         print(f"infogan-bench: error: {err}", file=sys.stderr)
         return 2
     except NonFiniteLossError as err:

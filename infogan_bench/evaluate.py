@@ -11,7 +11,13 @@ import torch
 
 from infogan_bench.config import RunConfig
 from infogan_bench.data import Data
-from infogan_bench.features import DomainClassifier, batched, load_or_train
+from infogan_bench.features import (
+    DomainClassifier,
+    batched,
+    inception_extractor,
+    inception_features,
+    load_or_train,
+)
 from infogan_bench.losses import sample_latent, split_q
 from infogan_bench.metrics.artifacts import checkerboard_score
 from infogan_bench.metrics.clustering import clustering_scores
@@ -70,6 +76,8 @@ def evaluate_run_dir(
     checkpoint: str = "last",
     data_dir: str | None = None,
     n_samples: int | None = None,
+    features: str = "domain",
+    inception_weights: str | None = None,
 ) -> dict[str, Any]:
     """Rescore a run dir's checkpoint; also written to RUN_DIR/eval_<checkpoint>.json."""
     from infogan_bench.data import load_dataset
@@ -82,11 +90,14 @@ def evaluate_run_dir(
     trainer = Trainer.create(config, data.image_shape, data.n_classes, device)
     step = trainer.load_state_dict(run.load_checkpoint(checkpoint, device))
     n = config.score_samples if n_samples is None else n_samples
+    extractor = inception_extractor(inception_weights) if features == "inception" else None
     scores = {
         "checkpoint": checkpoint,
         "step": step,
         **score_model(trainer.generator, trainer.discriminator, config, data, n),
     }
+    if extractor is not None:
+        scores.update(inception_scores(trainer.generator, config, data, extractor, n))
     (run.path / f"eval_{checkpoint}.json").write_text(
         json.dumps(scores, indent=2, sort_keys=True) + "\n"
     )
@@ -165,6 +176,28 @@ def generated_scores(
     generator.train(was_training[0])
     discriminator.train(was_training[1])
     return scores
+
+
+@torch.no_grad()
+def inception_scores(
+    generator: Generator, config: RunConfig, data: Data, extractor: torch.nn.Module, n_samples: int
+) -> dict[str, Any]:
+    """Standard FID/KID: Inception-v3 pool features of n_samples fakes vs the test split."""
+    device = data.test_images.device
+    was_training = generator.training
+    generator.eval()
+    latent = sample_latent(
+        config, n_samples, torch.Generator(device=device).manual_seed(SCORE_SEED), device
+    )
+    fake_features = inception_features(extractor, batched(generator, latent.vector()))
+    real_features = inception_features(extractor, data.test_images)
+    generator.train(was_training)
+    kid_mean, kid_std = kernel_distance(real_features, fake_features, seed=SCORE_SEED)
+    return {
+        "fid_inception": frechet_distance(real_features, fake_features),
+        "kid_inception_mean": kid_mean,
+        "kid_inception_std": kid_std,
+    }
 
 
 def real_floor(data: Data, classifier: DomainClassifier) -> float:
