@@ -18,7 +18,7 @@ from infogan_bench.features import (
     inception_features,
     load_or_train,
 )
-from infogan_bench.losses import sample_latent, split_q
+from infogan_bench.losses import Latent, sample_latent, split_q
 from infogan_bench.metrics.artifacts import checkerboard_score
 from infogan_bench.metrics.clustering import clustering_scores
 from infogan_bench.metrics.codes import cat_consistency, cont_r2, mi_lower_bound
@@ -120,12 +120,36 @@ def score_model(
     }
     if n_samples > 0:
         classifier, classifier_acc = load_or_train(config.dataset, data, progress=config.progress)
+        real_features = batched(classifier, data.test_images)
         scores.update(
-            generated_scores(generator, discriminator, config, data, classifier, n_samples)
+            generated_scores(
+                generator,
+                discriminator,
+                config,
+                data,
+                classifier,
+                n_samples,
+                real_features=real_features,
+            )
         )
-        scores["fid_domain_floor"] = real_floor(data, classifier)
+        scores["fid_domain_floor"] = real_floor(data, classifier, real_features)
         scores["domain_classifier_test_acc"] = classifier_acc
     return scores
+
+
+@torch.no_grad()
+def scoring_fakes(
+    generator: Generator, config: RunConfig, n_samples: int, device: torch.device, seed: int
+) -> tuple[Latent, torch.Tensor]:
+    """The scoring latents (fixed by seed) and G's images of them (n_samples, C, H, W), in eval mode."""
+    was_training = generator.training
+    generator.eval()
+    latent = sample_latent(
+        config, n_samples, torch.Generator(device=device).manual_seed(seed), device
+    )
+    fake = batched(generator, latent.vector())
+    generator.train(was_training)
+    return latent, fake
 
 
 @torch.no_grad()
@@ -137,17 +161,17 @@ def generated_scores(
     classifier: DomainClassifier,
     n_samples: int,
     seed: int = SCORE_SEED,
+    real_features: torch.Tensor | None = None,
 ) -> dict[str, Any]:
-    """FID/KID (domain features, n_samples fakes vs the test split), code metrics, checkerboard."""
-    device = data.test_images.device
-    was_training = generator.training, discriminator.training
-    generator.eval()
+    """FID/KID (domain features, n_samples fakes vs the test split), code metrics, checkerboard.
+
+    real_features: the classifier's features of the test split, if already computed.
+    """
+    was_training = discriminator.training
     discriminator.eval()
-    latent = sample_latent(
-        config, n_samples, torch.Generator(device=device).manual_seed(seed), device
-    )
-    fake = batched(generator, latent.vector())  # (n_samples, C, H, W)
-    real_features = batched(classifier, data.test_images)
+    latent, fake = scoring_fakes(generator, config, n_samples, data.test_images.device, seed)
+    if real_features is None:
+        real_features = batched(classifier, data.test_images)
     fake_features = batched(classifier, fake)
     kid_mean, kid_std = kernel_distance(real_features, fake_features, seed=seed)
     scores: dict[str, Any] = {
@@ -164,7 +188,7 @@ def generated_scores(
         scores[f"mi_cat_{k}"] = mi_lower_bound(code_logits, latent.cat_idx[:, k])
     if logits:
         scores["mi_cat"] = scores["mi_cat_0"]
-        drawn = batched(classifier.classify, fake).argmax(1)
+        drawn = classifier.head(fake_features).argmax(1)
         code = scored_code(config, data.n_classes) or 0
         scores["cat_consistency"] = cat_consistency(
             latent.cat_idx[:, code].cpu().numpy(), drawn.cpu().numpy()
@@ -173,8 +197,7 @@ def generated_scores(
         r2 = cont_r2(latent.cont.cpu().numpy(), mean.cpu().numpy())
         scores.update({f"cont_r2_{k}": v for k, v in enumerate(r2)})
         scores["cont_r2"] = sum(r2) / len(r2)
-    generator.train(was_training[0])
-    discriminator.train(was_training[1])
+    discriminator.train(was_training)
     return scores
 
 
@@ -183,15 +206,9 @@ def inception_scores(
     generator: Generator, config: RunConfig, data: Data, extractor: torch.nn.Module, n_samples: int
 ) -> dict[str, Any]:
     """Standard FID/KID: Inception-v3 pool features of n_samples fakes vs the test split."""
-    device = data.test_images.device
-    was_training = generator.training
-    generator.eval()
-    latent = sample_latent(
-        config, n_samples, torch.Generator(device=device).manual_seed(SCORE_SEED), device
-    )
-    fake_features = inception_features(extractor, batched(generator, latent.vector()))
+    _, fake = scoring_fakes(generator, config, n_samples, data.test_images.device, SCORE_SEED)
+    fake_features = inception_features(extractor, fake)
     real_features = inception_features(extractor, data.test_images)
-    generator.train(was_training)
     kid_mean, kid_std = kernel_distance(real_features, fake_features, seed=SCORE_SEED)
     return {
         "fid_inception": frechet_distance(real_features, fake_features),
@@ -200,9 +217,7 @@ def inception_scores(
     }
 
 
-def real_floor(data: Data, classifier: DomainClassifier) -> float:
-    """FID of a train subset (as many images as the test split) against the test split."""
+def real_floor(data: Data, classifier: DomainClassifier, real_features: torch.Tensor) -> float:
+    """FID of a train subset (as many images as the test split) against the test split's features."""
     train_subset = data.train_images[: len(data.test_images)]
-    return frechet_distance(
-        batched(classifier, train_subset), batched(classifier, data.test_images)
-    )
+    return frechet_distance(batched(classifier, train_subset), real_features)
