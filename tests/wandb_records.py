@@ -8,6 +8,7 @@ is one protobuf `Record`.
 from __future__ import annotations
 
 import struct
+import time
 from pathlib import Path
 
 from wandb.proto import wandb_internal_pb2
@@ -38,11 +39,28 @@ def read_records(path: Path) -> list[wandb_internal_pb2.Record]:
     return records
 
 
+def finished_records(path: Path, timeout_s: float = 60.0) -> list[wandb_internal_pb2.Record]:
+    """The log's records once W&B has written its closing `exit` record.
+
+    `run.finish()` can return before W&B's service has flushed the log to disk (seen on a
+    loaded CI machine), so wait for the closing record instead of reading a partial file.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        records = read_records(path) if path.exists() else []
+        if records and records[-1].WhichOneof("record_type") == "exit":
+            return records
+        if time.monotonic() > deadline:
+            kinds = [r.WhichOneof("record_type") for r in records]
+            raise AssertionError(f"{path} has no exit record after {timeout_s} s: {kinds}")
+        time.sleep(0.2)
+
+
 def config_and_summary(path: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """Config items and summary items (JSON-encoded values) found in the log."""
+    """Config items and summary items (JSON-encoded values) of a finished run's log."""
     config: dict[str, str] = {}
     summary: dict[str, str] = {}
-    for record in read_records(path):
+    for record in finished_records(path):
         kind = record.WhichOneof("record_type")
         if kind == "config":
             config.update({item.key: item.value_json for item in record.config.update})
