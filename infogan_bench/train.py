@@ -106,13 +106,18 @@ def train(config: RunConfig, tracker: Tracker | None = None) -> dict[str, Any]:
         "images_per_s": round(images_seen / wall, 1) if images_seen else None,
         **{k: v for k, v in final.items() if k.startswith(("loss_", "d_", "mi_"))},
         "mi_max": losses.code_entropy(config),
-        **score_model(trainer.generator, trainer.discriminator, config, data, config.score_samples),
     }
+    final_scores = score_model(
+        trainer.generator, trainer.discriminator, config, data, config.score_samples
+    )
+    summary.update(final_scores)
     if run.checkpoint_path("best").exists():
         best = Trainer.create(config, data.image_shape, data.n_classes, device)
         summary["best_step"] = best.load_state_dict(run.load_checkpoint("best", device))
-        best_scores = score_model(
-            best.generator, best.discriminator, config, data, config.score_samples
+        best_scores = (  # the best checkpoint may be the final model: its scores are known
+            final_scores
+            if summary["best_step"] == step
+            else score_model(best.generator, best.discriminator, config, data, config.score_samples)
         )
         summary.update({f"best_{k}": v for k, v in best_scores.items()})
     run.write_summary(summary)
