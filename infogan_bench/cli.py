@@ -1,4 +1,4 @@
-"""Command line: `infogan-bench train|evaluate`. Parses, calls one function, prints.
+"""Command line: `infogan-bench train|evaluate|baseline|sweep|report`. Parses, calls one function, prints.
 
 Every RunConfig field is a flag (`batch_size` -> `--batch-size`), taking `--flag value` or
 `--flag=value`; booleans take a value (`--resume true`), as sweep agents pass them.
@@ -176,6 +176,46 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from infogan_bench import report, results  # pandas and matplotlib: only for this command
+
+    try:
+        runs = (
+            results.load_wandb(args.wandb, args.sweep)
+            if args.wandb
+            else results.load_run_dirs(args.runs)
+        )
+        out = Path(args.out) / args.name
+        print(report.write_report(runs, out, args.title or args.name, args.fail_below))
+    except results.ReportError as err:
+        print(f"infogan-bench: error: {err}", file=sys.stderr)
+        return 2
+    print(f"\nwritten to {out}/ (report.md, variants.*, effects.*, *.png)", file=sys.stderr)
+    return 0
+
+
+def _add_report_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "report", help="tables, marginal effects and plots of a set of runs (local or W&B)"
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--runs", nargs="+", metavar="DIR", help="run dirs, or folders of them")
+    source.add_argument("--wandb", metavar="ENTITY/PROJECT", help="read the runs from W&B")
+    parser.add_argument("--sweep", help="with --wandb: only this sweep's runs (sweep id)")
+    parser.add_argument("--name", required=True, help="report folder name under --out")
+    parser.add_argument("--out", default="reports", help="parent folder (default: reports)")
+    parser.add_argument("--title", help="report title (default: --name)")
+    parser.add_argument(
+        "--fail-below",
+        type=float,
+        default=0.9,
+        help="a seed fails when its cat_acc ends below this (default: 0.9)",
+    )
+    parser.set_defaults(handler=_cmd_report)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="infogan-bench", description="Train, score and compare InfoGAN variants."
@@ -226,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     baseline.add_argument("--seed", type=int, default=0, help="k-means seed (default: 0)")
     baseline.set_defaults(handler=_cmd_baseline)
     _add_sweep_parser(commands)
+    _add_report_parser(commands)
     return parser
 
 

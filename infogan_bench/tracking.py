@@ -124,3 +124,10 @@ def make_tracker(config: RunConfig, run_dir: Path) -> Tracker:
     if config.tracker == "none":
         return NullTracker()
     return WandbTracker(config, run_dir)
+
+
+def wandb_api() -> Any:
+    """W&B's public API client, for reading runs back (the report's --wandb input)."""
+    import wandb
+
+    return wandb.Api(timeout=30)

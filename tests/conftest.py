@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from infogan_bench.config import RunConfig
+from infogan_bench.rundir import RunDir
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -34,3 +35,43 @@ def tiny_config(tmp_path: Path):
         return RunConfig(**values)
 
     return make
+
+
+def make_run(root: Path, summary: dict | None, **fields) -> Path:
+    """A run dir with the given config fields and summary, as `train` leaves it."""
+    config = RunConfig(**fields)
+    name = "-".join(f"{k}={v}" for k, v in fields.items())
+    run = RunDir(root / name)
+    run.create(config)
+    if summary is not None:
+        run.write_summary(summary)
+        run.append_metrics({"step": 50, "eval_cat_acc": summary.get("cat_acc", 0.5) / 2})
+        run.append_metrics({"step": 100, "eval_cat_acc": summary.get("cat_acc", 0.5)})
+    return run.path
+
+
+def finished(cat_acc: float, fid: float = 10.0, **more: float) -> dict:
+    return {"status": "finished", "step": 100, "cat_acc": cat_acc, "fid_domain": fid,
+            "fid_domain_floor": 5.0, **more}  # fmt: skip
+
+
+@pytest.fixture
+def ablation(tmp_path: Path) -> Path:
+    """generator x d_norm x seeds {0, 1}: upsample adds 0.1 to cat_acc, spectral 0.05;
+    plus one failed and one killed run."""
+    root = tmp_path / "runs"
+    for seed in (0, 1):
+        for generator in ("transpose", "upsample"):
+            for d_norm in ("batch", "spectral"):
+                acc = (
+                    0.7
+                    + 0.12 * seed
+                    + 0.1 * (generator == "upsample")
+                    + 0.05 * (d_norm == "spectral")
+                )
+                fid = 20.0 - 4.0 * (generator == "upsample")
+                make_run(root, finished(acc, fid), generator=generator, d_norm=d_norm, seed=seed)
+    make_run(root, {"status": "failed", "step": 30, "reason": "non-finite loss"},
+             generator="upsample", d_norm="batch", seed=2)  # fmt: skip
+    make_run(root, {"status": "running", "step": 10}, generator="transpose", d_norm="batch", seed=2)
+    return root

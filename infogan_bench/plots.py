@@ -1,0 +1,66 @@
+"""The report's figures (PNG, matplotlib): metrics per variant, eval curves, sample grids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+PLOTTED = ("cat_acc", "fid_domain", "cat_consistency", "checkerboard")
+
+
+def variant_labels(table: pd.DataFrame, axes: list[str]) -> list[str]:
+    return [" / ".join(str(r[a]) for a in axes) or "all runs" for _, r in table.iterrows()]
+
+
+def plot_metrics(table: pd.DataFrame, axes: list[str], path: Path) -> None:
+    """Mean ± std of the main metrics per variant (one panel per metric)."""
+    metrics = [m for m in PLOTTED if table[f"{m}_mean"].notna().any()]
+    labels = variant_labels(table, axes)
+    fig, panels = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 0.4 * len(labels) + 1.5))
+    for ax, metric in zip([panels] if len(metrics) == 1 else panels, metrics, strict=True):
+        ax.errorbar(table[f"{metric}_mean"], range(len(labels)), xerr=table[f"{metric}_std"].fillna(0),
+                    fmt="o", capsize=3)  # fmt: skip
+        ax.set_yticks(range(len(labels)), labels if ax is fig.axes[0] else [""] * len(labels))
+        ax.set_title(metric)
+        ax.invert_yaxis()
+        ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_curves(curves: pd.DataFrame, variant_of: dict[str, str], path: Path) -> None:
+    """eval_cat_acc and eval_fid_domain against the training step, mean over seeds per variant."""
+    curves = curves.assign(variant=curves["run"].map(variant_of)).dropna(subset=["variant"])
+    metrics = [m for m in ("eval_cat_acc", "eval_fid_domain") if curves[m].notna().any()]
+    fig, panels = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4), squeeze=False)
+    for ax, metric in zip(panels[0], metrics, strict=True):
+        for variant, group in curves.groupby("variant"):
+            mean = group.groupby("step")[metric].mean()
+            ax.plot(mean.index, mean.values, marker="o", label=variant)
+        ax.set_xlabel("step")
+        ax.set_title(f"{metric} (mean over seeds)")
+        ax.grid(alpha=0.3)
+    panels[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_sample_grids(grids: dict[str, Path], path: Path, columns: int = 4) -> None:
+    """The categories.png of one run per variant, side by side, titled by variant."""
+    rows = -(-len(grids) // columns)
+    fig, panels = plt.subplots(rows, columns, figsize=(3 * columns, 3.3 * rows), squeeze=False)
+    for ax in panels.flat:
+        ax.axis("off")
+    for ax, (variant, grid) in zip(panels.flat, grids.items(), strict=False):
+        ax.imshow(plt.imread(grid), cmap="gray")
+        ax.set_title(variant, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,284 @@
+"""Ablation reports: run dirs (or W&B runs) -> one DataFrame -> tables, effects and plots.
+
+    infogan-bench report --runs runs/digits_quick --name digits_quick
+    infogan-bench report --wandb ENTITY/PROJECT --sweep SWEEP_ID --name my_ablation
+
+A variant is a setting of every config field that differs between the runs, other than the
+seed and bookkeeping (run dir, data dir, logging, tracking). Failed and unfinished runs stay in
+the frame with their status: they are counted in every table, never dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from infogan_bench.config import RESUMABLE_FIELDS, RunConfig
+from infogan_bench.plots import plot_curves, plot_metrics, plot_sample_grids
+from infogan_bench.results import UNFINISHED, Runs
+from infogan_bench.stats import bootstrap_ci, paired_effect
+
+# Reported metrics and which way is better.
+METRICS: dict[str, str] = {
+    "cat_acc": "max",
+    "best_cat_acc": "max",
+    "fid_domain": "min",
+    "best_fid_domain": "min",
+    "fid_domain_rel": "min",
+    "kid_domain_mean": "min",
+    "cat_consistency": "max",
+    "mi_cat": "max",
+    "cont_r2": "max",
+    "cont0_thickness_corr": "max",
+    "checkerboard": "min",
+    "wall_time_s": "min",
+    "images_per_s": "max",
+}
+# Config fields that never make a variant: the seed and where/how a run is kept and logged.
+NOT_AXES = (RESUMABLE_FIELDS - {"steps"}) | {"seed", "run_dir", "data_dir"}
+
+
+def variant_axes(frame: pd.DataFrame) -> list[str]:
+    """Config fields that take more than one value among the runs (the report's axes)."""
+    fields = [f.name for f in dataclasses.fields(RunConfig) if f.name not in NOT_AXES]
+    return [name for name in fields if name in frame and frame[name].nunique(dropna=False) > 1]
+
+
+def _groups(frame: pd.DataFrame, axes: list[str]):
+    return frame.groupby(axes, sort=True, dropna=False) if axes else [((), frame)]
+
+
+def variant_table(frame: pd.DataFrame, axes: list[str], fail_below: float = 0.9) -> pd.DataFrame:
+    """Per variant: run counts, seed-failure rate and mean/std/95% CI of each metric.
+
+    fail_rate: share of seeds that failed (diverged, crashed) or finished with cat_acc below
+    fail_below; unfinished runs are counted in n_unfinished and left out of every statistic.
+    """
+    rows = []
+    for key, group in _groups(frame, axes):
+        done = group[group.status == "finished"]
+        n_failed = int((group.status == "failed").sum())
+        low = int((done["cat_acc"] < fail_below).sum()) if "cat_acc" in done else 0
+        settled = len(done) + n_failed
+        row: dict[str, Any] = dict(
+            zip(axes, key if isinstance(key, tuple) else (key,), strict=True)
+        )
+        row.update(
+            n_runs=len(group),
+            n_finished=len(done),
+            n_failed=n_failed,
+            n_unfinished=len(group) - settled,
+            fail_rate=(low + n_failed) / settled if settled else np.nan,
+        )
+        for metric in METRICS:
+            values = done[metric].dropna().astype(float) if metric in done else pd.Series([])
+            row[f"{metric}_n"] = len(values)
+            row[f"{metric}_mean"] = values.mean() if len(values) else np.nan
+            row[f"{metric}_std"] = values.std(ddof=1) if len(values) > 1 else np.nan
+            row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = bootstrap_ci(values.to_numpy())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def baseline_level(axis: str, levels: list[Any]) -> Any:
+    """The level effects are measured against: RunConfig's default when present, else the first."""
+    default = getattr(RunConfig(), axis)
+    return default if default in levels else sorted(levels, key=str)[0]
+
+
+def marginal_effects(frame: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
+    """Each axis level minus its baseline, paired on every other axis and the seed.
+
+    Only finished runs with both members of a pair take part; one row per (axis, level, metric)
+    with n_pairs, mean difference, its bootstrap 95% CI and the sign-flip permutation p-value.
+    """
+    done = frame[frame.status == "finished"]
+    rows = []
+    for axis in axes:
+        levels = list(done[axis].dropna().unique())
+        if len(levels) < 2:
+            continue
+        base = baseline_level(axis, levels)
+        keys = [a for a in axes if a != axis] + ["seed"]
+        reference = done[done[axis] == base].set_index(keys)
+        for level in sorted((lv for lv in levels if lv != base), key=str):
+            other = done[done[axis] == level].set_index(keys)
+            pairs = reference.join(other, how="inner", lsuffix="_base", rsuffix="_level")
+            for metric in METRICS:
+                if f"{metric}_base" not in pairs:
+                    continue
+                diffs = (pairs[f"{metric}_level"] - pairs[f"{metric}_base"]).dropna()
+                effect = paired_effect(diffs.astype(float).to_numpy())
+                if effect.n_pairs:
+                    rows.append(
+                        {"axis": axis, "level": level, "baseline": base, "metric": metric}
+                        | dataclasses.asdict(effect)
+                    )
+    columns = [
+        "axis",
+        "level",
+        "baseline",
+        "metric",
+        "n_pairs",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "p_value",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _number(value: float) -> str:
+    if not np.isfinite(value):
+        return "–"
+    return (
+        f"{value:.0f}"
+        if abs(value) >= 100
+        else f"{value:.1f}"
+        if abs(value) >= 10
+        else f"{value:.3f}"
+    )
+
+
+def _bold(text: str, style: str) -> str:
+    return f"\\textbf{{{text}}}" if style == "latex" else f"**{text}**"
+
+
+def format_variants(table: pd.DataFrame, axes: list[str], style: str = "md") -> pd.DataFrame:
+    """Cells 'mean ± std [CI low, high]' per metric, best mean per column in bold."""
+    pm = "$\\pm$" if style == "latex" else "±"
+    cells = table[axes].astype(str).copy()
+    cells["n"] = [
+        f"{r.n_finished}/{r.n_runs}" + (f" ({r.n_failed} failed)" if r.n_failed else "")
+        for r in table.itertuples()
+    ]
+    cells["fail rate"] = [_number(v) for v in table["fail_rate"]]
+    for metric, better in METRICS.items():
+        means = table[f"{metric}_mean"]
+        if means.isna().all():
+            continue
+        best = means.max() if better == "max" else means.min()
+        column = []
+        for _, r in table.iterrows():
+            text = _number(r[f"{metric}_mean"])
+            if np.isfinite(r[f"{metric}_std"]):
+                text += f" {pm} {_number(r[f'{metric}_std'])}"
+            if np.isfinite(r[f"{metric}_ci_low"]):
+                text += f" [{_number(r[f'{metric}_ci_low'])}, {_number(r[f'{metric}_ci_high'])}]"
+            column.append(_bold(text, style) if r[f"{metric}_mean"] == best else text)
+        cells[metric] = column
+    return cells
+
+
+def format_effects(effects: pd.DataFrame, style: str = "md") -> pd.DataFrame:
+    """Effect rows with their verdict; significant ones (p < 0.05) in bold."""
+    cells = pd.DataFrame(
+        {
+            "axis": effects["axis"],
+            "level − baseline": [f"{r.level} − {r.baseline}" for r in effects.itertuples()],
+            "metric": effects["metric"],
+            "pairs": effects["n_pairs"],
+            "effect [95% CI]": [
+                f"{_number(r.mean)} [{_number(r.ci_low)}, {_number(r.ci_high)}]"
+                for r in effects.itertuples()
+            ],
+            "p": [_number(p) for p in effects["p_value"]],
+            "verdict": [verdict(r.metric, r.mean, r.p_value) for r in effects.itertuples()],
+        }
+    )
+    significant = effects["p_value"] < 0.05
+    cells.loc[significant, "verdict"] = [_bold(v, style) for v in cells.loc[significant, "verdict"]]
+    return cells
+
+
+def verdict(metric: str, mean: float, p_value: float, alpha: float = 0.05) -> str:
+    """'better', 'worse' (for the level, by the metric's direction) or 'not significant'."""
+    if not p_value < alpha:
+        return "not significant"
+    return "better" if (mean > 0) == (METRICS[metric] == "max") else "worse"
+
+
+def to_markdown(cells: pd.DataFrame) -> str:
+    return cells.to_markdown(index=False)
+
+
+def to_latex(cells: pd.DataFrame) -> str:
+    escaped = cells.rename(columns=lambda c: c.replace("_", "\\_").replace("−", "$-$"))
+    escaped = escaped.map(lambda v: str(v).replace("_", "\\_").replace("−", "$-$"))
+    return escaped.to_latex(index=False)
+
+
+def _variant_label(row: pd.Series | dict[str, Any], axes: list[str]) -> str:
+    return " / ".join(f"{row[a]}" for a in axes) or "all runs"
+
+
+def _status_lines(frame: pd.DataFrame) -> list[str]:
+    counts = frame.status.value_counts()
+    lines = [
+        f"{len(frame)} runs: {counts.get('finished', 0)} finished, {counts.get('failed', 0)} "
+        f"failed, {counts.get(UNFINISHED, 0)} unfinished (running, killed or not started)."
+    ]
+    for r in frame[frame.status != "finished"].itertuples():
+        reason = getattr(r, "reason", None)
+        detail = f": {reason}" if isinstance(reason, str) else ""
+        lines.append(f"- {r.status}: `{r.run}` (step {getattr(r, 'step', '?')}){detail}")
+    return lines
+
+
+def write_report(runs: Runs, out: Path, title: str, fail_below: float = 0.9) -> str:
+    """Tables (md, csv, tex), plots and report.md in `out`; returns the Markdown report."""
+    out.mkdir(parents=True, exist_ok=True)
+    frame = runs.frame
+    axes = variant_axes(frame)
+    table = variant_table(frame, axes, fail_below)
+    effects = marginal_effects(frame, axes)
+    table.to_csv(out / "variants.csv", index=False)
+    effects.to_csv(out / "effects.csv", index=False)
+    (out / "variants.tex").write_text(to_latex(format_variants(table, axes, "latex")))
+    (out / "effects.tex").write_text(to_latex(format_effects(effects, "latex")))
+    variants_md = to_markdown(format_variants(table, axes))
+    effects_md = (
+        to_markdown(format_effects(effects)) if len(effects) else "(no axis with paired runs)"
+    )
+    (out / "variants.md").write_text(variants_md + "\n")
+    (out / "effects.md").write_text(effects_md + "\n")
+
+    constant = [
+        f"{name}={frame[name].iloc[0]}"
+        for name in ("dataset", "steps", "batch_size", "score_samples")
+        if name in frame and name not in axes
+    ]
+    lines = [f"# {title}", "", *_status_lines(frame), ""]
+    lines += [f"Axes: {', '.join(axes) or 'none'}. Fixed: {', '.join(constant)}.", ""]
+    lines += [
+        "## Variants",
+        "",
+        f"Seed failure: failed, or cat_acc < {fail_below}.",
+        "",
+        variants_md,
+    ]
+    lines += [
+        "",
+        "## Marginal effects (level − baseline, paired over the other axes and seeds)",
+        "",
+    ]
+    lines += [effects_md, ""]
+    plot_metrics(table, axes, out / "metrics.png")
+    lines += ["## Plots", "", "![metrics per variant](metrics.png)", ""]
+    variant_of = {r["run"]: _variant_label(r, axes) for _, r in frame.iterrows()}
+    if len(runs.curves):
+        plot_curves(runs.curves, variant_of, out / "curves.png")
+        lines += ["![eval curves](curves.png)", ""]
+    grids: dict[str, Path] = {}
+    for run, grid in sorted(runs.sample_grids.items()):
+        grids.setdefault(variant_of[run], grid)
+    if grids:
+        plot_sample_grids(dict(sorted(grids.items())), out / "samples.png")
+        lines += ["![categories per variant (first seed)](samples.png)", ""]
+    text = "\n".join(lines)
+    (out / "report.md").write_text(text)
+    return text

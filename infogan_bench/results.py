@@ -1,0 +1,104 @@
+"""Runs back into one DataFrame: from local run dirs or from W&B (through wandb.Api).
+
+Each row holds a run's config fields, its summary fields, `run` (its name) and `status`:
+finished, failed, or unfinished (running, killed, never started). Eval curves come alongside.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from infogan_bench.config import RunConfig
+from infogan_bench.rundir import RunDir
+
+CURVE_METRICS = ("eval_cat_acc", "eval_fid_domain")
+UNFINISHED = "unfinished"  # running, killed, or never started
+
+
+class ReportError(Exception):
+    """A report that cannot be made (no runs found, ...): one line for the user."""
+
+
+@dataclass
+class Runs:
+    """One row per run (config fields, summary fields, `run`, `status`) and the eval curves."""
+
+    frame: pd.DataFrame
+    curves: pd.DataFrame  # columns: run, step, eval_cat_acc, eval_fid_domain
+    sample_grids: dict[str, Path] = field(default_factory=dict)  # run -> categories.png
+
+
+def run_row(name: str, config: dict[str, Any], summary: dict[str, Any] | None) -> dict[str, Any]:
+    """The frame's row of one run; a missing or 'running' summary is 'unfinished'."""
+    summary = summary or {}
+    status = summary.get("status")
+    row = {**RunConfig().to_dict(), **config, **summary, "run": name}
+    row["status"] = status if status in ("finished", "failed") else UNFINISHED
+    if row.get("fid_domain") is not None and row.get("fid_domain_floor"):
+        row["fid_domain_rel"] = row["fid_domain"] / row["fid_domain_floor"]
+    return row
+
+
+def load_run_dirs(roots: Sequence[str | Path]) -> Runs:
+    """Every run dir (a folder with config.yaml) at or under each root."""
+    rows, curves, grids = [], [], {}
+    for root in map(Path, roots):
+        if not root.is_dir():
+            raise ReportError(f"{root} is not a folder of run dirs")
+        found = [root] if (root / "config.yaml").exists() else sorted(
+            p.parent for p in root.rglob("config.yaml") if "wandb" not in p.parts
+        )  # fmt: skip
+        for path in found:
+            run = RunDir(path)
+            name = str(path.relative_to(root.parent))  # e.g. axes/000-generator=upsample
+            rows.append(run_row(name, run.load_config().to_dict(), run.read_summary()))
+            curves += [
+                {"run": name, "step": r["step"], **{k: r[k] for k in CURVE_METRICS if k in r}}
+                for r in run.read_metrics()
+                if any(k in r for k in CURVE_METRICS)
+            ]
+            if (run.samples / "categories.png").exists():
+                grids[name] = run.samples / "categories.png"
+    if not rows:
+        raise ReportError(
+            f"no run dirs (folders with config.yaml) under {', '.join(map(str, roots))}"
+        )
+    return Runs(
+        pd.DataFrame(rows), pd.DataFrame(curves, columns=["run", "step", *CURVE_METRICS]), grids
+    )
+
+
+def load_wandb(path: str, sweep: str | None = None, api: Any = None) -> Runs:
+    """The runs of W&B project ENTITY/PROJECT (one sweep's, with `sweep`), via wandb.Api."""
+    from infogan_bench.tracking import wandb_api
+
+    known = {f.name for f in dataclasses.fields(RunConfig)}
+    rows, curves = [], []
+    try:
+        for run in (api or wandb_api()).runs(path, filters={"sweep": sweep} if sweep else None):
+            name = f"{run.name} ({run.id})"
+            config = {k: v for k, v in run.config.items() if k in known}
+            rows.append(run_row(name, config, dict(run.summary_metrics)))
+            for metric in CURVE_METRICS:
+                curves += [
+                    {"run": name, "step": r["_step"], metric: r[metric]}
+                    for r in run.scan_history(keys=["_step", metric])
+                ]
+    except ReportError:
+        raise
+    except Exception as err:  # no key, no network, no such project: say so in one line
+        raise ReportError(
+            f"W&B runs of {path} could not be read ({type(err).__name__}: {err}); "
+            "check the path and `wandb login` (or WANDB_API_KEY)"
+        ) from err
+    if not rows:
+        raise ReportError(f"no W&B runs in {path}" + (f" sweep {sweep}" if sweep else ""))
+    curve_frame = pd.DataFrame(curves, columns=["run", "step", *CURVE_METRICS])
+    curve_frame = curve_frame.groupby(["run", "step"], as_index=False).first()
+    return Runs(pd.DataFrame(rows), curve_frame)

@@ -1,0 +1,69 @@
+import pandas as pd
+import pytest
+
+from infogan_bench import report, results
+from infogan_bench.cli import main
+
+
+def test_variant_table_counts_statuses_and_computes_stats(ablation):
+    runs = results.load_run_dirs([ablation])
+    assert set(runs.frame.status) == {"finished", "failed", results.UNFINISHED}
+    axes = report.variant_axes(runs.frame)
+    assert axes == ["generator", "d_norm"]
+    table = report.variant_table(runs.frame, axes, fail_below=0.9).set_index(axes)
+    row = table.loc[("transpose", "batch")]
+    # cat_acc of seeds 0 and 1: 0.7 and 0.82; the killed seed 2 is counted, not scored
+    assert (row.n_runs, row.n_finished, row.n_failed, row.n_unfinished) == (3, 2, 0, 1)
+    assert row.cat_acc_mean == pytest.approx(0.76)
+    assert row.cat_acc_std == pytest.approx(0.12 / 2**0.5)
+    assert (row.cat_acc_ci_low, row.cat_acc_ci_high) == pytest.approx((0.7, 0.82))
+    assert row.fid_domain_rel_mean == pytest.approx(4.0)  # 20 / 5
+    assert row.fail_rate == 1.0  # both finished seeds below 0.9
+    row = table.loc[("upsample", "batch")]
+    # seeds: 0.8 (below 0.9), 0.92 (not below), and one failed run: 2 of 3 seeds fail
+    assert (row.n_finished, row.n_failed) == (2, 1)
+    assert row.fail_rate == pytest.approx(2 / 3)
+    assert table.loc[("upsample", "spectral")].fail_rate == pytest.approx(0.5)
+
+
+def test_marginal_effects_pair_runs_on_the_other_axes_and_seed(ablation):
+    runs = results.load_run_dirs([ablation])
+    effects = report.marginal_effects(runs.frame, ["generator", "d_norm"]).set_index(
+        ["axis", "metric"]
+    )
+    generator = effects.loc[("generator", "cat_acc")]
+    assert (generator.level, generator.baseline, generator.n_pairs) == ("upsample", "transpose", 4)
+    assert generator["mean"] == pytest.approx(0.1)
+    assert (generator.ci_low, generator.ci_high) == pytest.approx((0.1, 0.1))
+    assert generator.p_value == pytest.approx(2 / 16)  # all 4 pairs agree: ++++ and ----
+    assert effects.loc[("d_norm", "cat_acc")]["mean"] == pytest.approx(0.05)
+    assert effects.loc[("generator", "fid_domain")]["mean"] == pytest.approx(-4.0)
+    assert effects.loc[("d_norm", "fid_domain")]["mean"] == pytest.approx(0.0)
+    assert effects.loc[("d_norm", "fid_domain")].p_value == 1.0
+    assert report.verdict("fid_domain", -4.0, 0.01) == "better"
+    assert report.verdict("cat_acc", -0.1, 0.01) == "worse"
+    assert report.verdict("cat_acc", 0.1, 0.2) == "not significant"
+
+
+def test_report_command_writes_tables_and_plots(ablation, tmp_path, capsys):
+    assert (
+        main(["report", "--runs", str(ablation), "--name", "t", "--out", str(tmp_path / "rep")])
+        == 0
+    )
+    out = tmp_path / "rep" / "t"
+    text = capsys.readouterr().out
+    for name in ("report.md", "variants.md", "variants.csv", "variants.tex", "effects.md",
+                 "effects.csv", "effects.tex", "metrics.png", "curves.png"):  # fmt: skip
+        assert (out / name).stat().st_size > 0, name
+    assert "10 runs: 8 finished, 1 failed, 1 unfinished" in text
+    assert "non-finite loss" in text  # the failed run is listed with its reason
+    assert "**0.910 ± 0.085 [0.850, 0.970]**" in text  # best cat_acc: upsample / spectral
+    assert "\\textbf{" in (out / "variants.tex").read_text()
+    csv = pd.read_csv(out / "variants.csv")
+    assert csv.n_runs.sum() == 10
+
+
+def test_report_without_runs_is_a_one_line_error(tmp_path, capsys):
+    assert main(["report", "--runs", str(tmp_path), "--name", "t", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("infogan-bench: error: no run dirs") and "\n" not in err
