@@ -20,7 +20,8 @@ Dataset = Literal["digits", "mnist", "fashion-mnist", "cifar10"]
 GeneratorKind = Literal["transpose", "upsample"]
 DNorm = Literal["batch", "spectral"]
 QContLoss = Literal["mse", "gaussian-nll"]
-QOptimizer = Literal["with-d", "with-g"]
+QOptimizer = Literal["with-d", "with-g", "separate"]
+ContGuidance = Literal["none", "thickness"]
 Device = Literal["auto", "cpu", "cuda"]
 TrackerKind = Literal["wandb", "none"]
 WandbMode = Literal["auto", "online", "offline", "disabled"]
@@ -101,7 +102,38 @@ class RunConfig:
     q_optimizer: QOptimizer = field(
         default="with-d",
         metadata=_doc(
-            "optimiser of Q's head: D's (lr_d, paper) or G's (lr_g); the trunk is always D's"
+            "where Q's head is optimised: in D's step (paper), in G's step, or in a separate"
+            " info step over G, trunk and Q on L_I alone (README: update rules)"
+        ),
+    )
+    lr_q: float = field(
+        default=0.0,
+        metadata=_doc(
+            "Adam learning rate of Q's head (separate: of the info step); 0 = lr_d, or lr_g"
+            " with q_optimizer with-g",
+            lo=0.0,
+        ),
+    )
+    # training options (tricks), each off by default
+    label_smoothing: float = field(
+        default=0.0,
+        metadata=_doc(
+            "one-sided label smoothing: D's real target is 1 - S, fake stays 0", lo=0.0, hi=0.5
+        ),
+    )
+    feature_matching: float = field(
+        default=0.0,
+        metadata=_doc(
+            "weight of feature matching in G's loss: squared distance of the mean D-trunk"
+            " features of the real and fake batch",
+            lo=0.0,
+        ),
+    )
+    cont_guidance: ContGuidance = field(
+        default="none",
+        metadata=_doc(
+            "thickness: continuous code 0 also learns the measured stroke thickness of real"
+            " images (1-channel datasets)"
         ),
     )
     beta1: float = field(default=0.5, metadata=_doc("Adam beta1", lo=0.0, hi=1.0))
@@ -159,6 +191,8 @@ class RunConfig:
             _check_field(f, getattr(self, f.name))
         if not self.cat_class_counts and self.n_cont_codes == 0:
             raise ConfigError("cat_codes/n_cont_codes: need at least one latent code")
+        if self.cont_guidance != "none" and self.n_cont_codes == 0:
+            raise ConfigError("cont_guidance: needs a continuous code (n_cont_codes is 0)")
         if self.supervised_fraction > 0 and not self.cat_class_counts:
             raise ConfigError("supervised_fraction: needs a categorical code (cat_codes is 'none')")
 

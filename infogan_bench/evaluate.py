@@ -23,6 +23,7 @@ from infogan_bench.metrics.artifacts import checkerboard_score
 from infogan_bench.metrics.clustering import clustering_scores
 from infogan_bench.metrics.codes import cat_consistency, cont_r2, mi_lower_bound
 from infogan_bench.metrics.fid import frechet_distance, kernel_distance
+from infogan_bench.metrics.thickness import stroke_thickness
 from infogan_bench.models import Discriminator, Generator
 from infogan_bench.rundir import RunDir
 
@@ -197,6 +198,11 @@ def generated_scores(
         r2 = cont_r2(latent.cont.cpu().numpy(), mean.cpu().numpy())
         scores.update({f"cont_r2_{k}": v for k, v in enumerate(r2)})
         scores["cont_r2"] = sum(r2) / len(r2)
+        if fake.shape[1] == 1:  # does code 0 control stroke thickness? (Pearson r)
+            thickness = stroke_thickness(fake).cpu().numpy()
+            scores["cont0_thickness_corr"] = float(
+                np.corrcoef(latent.cont[:, 0].cpu().numpy(), thickness)[0, 1]
+            )
     discriminator.train(was_training)
     return scores
 

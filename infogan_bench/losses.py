@@ -61,9 +61,12 @@ def split_q(
     return logits, mean, log_sigma
 
 
-def d_adversarial_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    # D: maximize log D(x) + log(1 - D(G(z)))
-    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+def d_adversarial_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, label_smoothing: float = 0.0
+) -> torch.Tensor:
+    # D: maximize log D(x) + log(1 - D(G(z))); one-sided smoothing: real target 1 - S, fake 0
+    real_target = torch.full_like(real_logits, 1.0 - label_smoothing)
+    real = F.binary_cross_entropy_with_logits(real_logits, real_target)
     fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
     return real + fake
 
@@ -71,6 +74,11 @@ def d_adversarial_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
 def g_adversarial_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     # G (non-saturating): maximize log D(G(z))
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def feature_matching_loss(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference of the batch-mean D-trunk features (B, F), real vs fake (Salimans 2016)."""
+    return (real_features.mean(0) - fake_features.mean(0)).pow(2).mean()
 
 
 def cat_info_loss(logits: list[torch.Tensor], cat_idx: torch.Tensor) -> torch.Tensor:

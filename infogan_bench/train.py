@@ -18,6 +18,7 @@ from infogan_bench.config import ConfigError, RunConfig, save_yaml
 from infogan_bench.data import Data, labelled_subset, load_dataset
 from infogan_bench.evaluate import categorical_scores, generated_scores, score_model
 from infogan_bench.features import DomainClassifier, load_or_train
+from infogan_bench.metrics.thickness import ThicknessScale
 from infogan_bench.rundir import RunDir
 from infogan_bench.samples import save_sample_grids
 from infogan_bench.tracking import Tracker, make_tracker
@@ -78,7 +79,8 @@ def train(config: RunConfig, tracker: Tracker | None = None) -> dict[str, Any]:
         raise ConfigError(
             f"batch_size: at most {len(data.train_images)} for {config.dataset}, got {config.batch_size}"
         )
-    trainer = Trainer.create(config, data.image_shape, data.n_classes, device)
+    guidance = ThicknessScale(data.train_images) if config.cont_guidance == "thickness" else None
+    trainer = Trainer.create(config, data.image_shape, data.n_classes, device, guidance)
     start_step = _start_or_resume(run, trainer, config, device)
     tracker = tracker or make_tracker(config, run.path)
     run.write_summary({"status": "running", "step": start_step})

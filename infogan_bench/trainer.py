@@ -1,7 +1,13 @@
 """Trainer: the models, their optimisers and one InfoGAN step; what a checkpoint holds.
 
-Each step is one D/Q update then one G update (the paper's official code): the info loss
-L_I enters both, so it trains Q's head, the shared trunk and G.
+Each step is one D update then one G update, and with q_optimizer=separate one info update:
+
+- with-d (the paper's code): L_I is in D's and G's loss; Q's head trains in D's step.
+- with-g: L_I is in D's and G's loss; Q's head trains in G's step (the trunk still in D's).
+- separate: D and G train on the adversarial loss alone; then one Adam step over G, the trunk
+  and Q's head on L_I of a fresh batch of latents (the common PyTorch InfoGAN recipe).
+
+Q's terms on real images (labelled CE, thickness guidance) go wherever Q's head trains.
 """
 
 from __future__ import annotations
@@ -15,8 +21,11 @@ import torch.nn.functional as F
 from infogan_bench import losses
 from infogan_bench.config import ConfigError, RunConfig
 from infogan_bench.evaluate import scored_code
+from infogan_bench.metrics.thickness import ThicknessScale
 from infogan_bench.models import Discriminator, Generator, build_models
 from infogan_bench.rundir import CheckpointError
+
+Labelled = tuple[torch.Tensor, torch.Tensor]  # (images (B, C, H, W), labels (B,))
 
 
 @dataclass
@@ -28,11 +37,11 @@ class Trainer:
     discriminator: Discriminator
     opt_g: torch.optim.Adam
     opt_d: torch.optim.Adam
+    opt_info: torch.optim.Adam | None  # q_optimizer=separate: G, trunk and Q's head on L_I
     rng: torch.Generator  # latents and labelled batches
     device: torch.device
-    supervised_code: (
-        int  # categorical code trained on labelled real images (supervised_fraction > 0)
-    )
+    supervised_code: int  # categorical code trained on labelled real images
+    guidance: ThicknessScale | None  # cont_guidance=thickness: targets of code 0 on real images
 
     @classmethod
     def create(
@@ -41,27 +50,34 @@ class Trainer:
         image_shape: tuple[int, int, int],
         n_classes: int,
         device: torch.device,
+        guidance: ThicknessScale | None = None,
     ) -> Trainer:
         torch.manual_seed(config.seed)  # weight init
         generator, discriminator = build_models(config, image_shape)
         generator.to(device)
         discriminator.to(device)
-        betas = (config.beta1, config.beta2)
-        # Trunk and D head train with D; Q's head with D (paper's code) or with G.
-        d_params = [*discriminator.trunk.parameters(), *discriminator.d_head.parameters()]
-        g_params = list(generator.parameters())
-        q_params = list(discriminator.q_head.parameters())
-        (d_params if config.q_optimizer == "with-d" else g_params).extend(q_params)
-        opt_d = torch.optim.Adam(d_params, lr=config.lr_d, betas=betas)
-        opt_g = torch.optim.Adam(g_params, lr=config.lr_g, betas=betas)
+        opt_d, opt_g, opt_info = _optimisers(config, generator, discriminator)
         rng = torch.Generator(device=device).manual_seed(config.seed)
         supervised_code = scored_code(config, n_classes)
         if config.supervised_fraction > 0 and supervised_code is None:
             raise ConfigError(
                 f"supervised_fraction: needs a categorical code with {n_classes} classes"
             )
+        if config.cont_guidance == "thickness" and image_shape[0] != 1:
+            raise ConfigError(
+                f"cont_guidance: thickness needs 1-channel images; {config.dataset} has {image_shape[0]}"
+            )
         return cls(
-            config, generator, discriminator, opt_g, opt_d, rng, device, supervised_code or 0
+            config,
+            generator,
+            discriminator,
+            opt_g,
+            opt_d,
+            opt_info,
+            rng,
+            device,
+            supervised_code or 0,
+            guidance,
         )
 
     def state_dict(self, step: int) -> dict[str, Any]:
@@ -72,6 +88,7 @@ class Trainer:
             "discriminator": self.discriminator.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
+            **({"opt_info": self.opt_info.state_dict()} if self.opt_info else {}),
             "rng": self.rng.get_state(),
         }
 
@@ -82,6 +99,8 @@ class Trainer:
             self.discriminator.load_state_dict(state["discriminator"])
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
+            if self.opt_info:
+                self.opt_info.load_state_dict(state["opt_info"])
             self.rng.set_state(state["rng"].cpu())  # map_location may have moved it
         except (KeyError, RuntimeError, ValueError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
@@ -90,63 +109,149 @@ class Trainer:
             ) from None
         return int(state["step"])
 
-    def step(
-        self, real_images: torch.Tensor, labelled: tuple[torch.Tensor, torch.Tensor] | None
-    ) -> dict[str, torch.Tensor]:
-        """One D/Q update and one G update; returns detached losses (no host sync)."""
-        config, D, G = self.config, self.discriminator, self.generator
-        batch = real_images.shape[0]
-        latent = losses.sample_latent(config, batch, self.rng, self.device)
-        fake_images = G(latent.vector())  # (B, C, H, W)
+    def step(self, real_images: torch.Tensor, labelled: Labelled | None) -> dict[str, torch.Tensor]:
+        """One D, one G and (separate) one info update; returns detached losses (no host sync)."""
+        latent = losses.sample_latent(self.config, real_images.shape[0], self.rng, self.device)
+        fake_images = self.generator(latent.vector())  # (B, C, H, W)
+        stats = self.d_step(real_images, fake_images.detach(), latent, labelled)
+        stats |= self.g_step(real_images, fake_images, latent, labelled)
+        if self.opt_info is not None:
+            stats |= self.info_step(real_images, labelled)
+        return {k: v.detach() for k, v in stats.items()}
 
-        # D, Q: maximize log D(x) + log(1 - D(G(z))) + lambda * L_I(G, Q)
-        real_logits, _ = D(real_images)
-        fake_logits, q_fake = D(fake_images.detach())
-        d_adv = losses.d_adversarial_loss(real_logits, fake_logits)
-        cat_loss, cont_loss = self._info_losses(q_fake, latent)
-        d_loss = d_adv + config.lambda_cat * cat_loss + config.lambda_cont * cont_loss
-        sup_loss = torch.zeros((), device=self.device)
-        if labelled is not None:
-            sup_images, sup_labels = labelled
-            sup_logits, _, _ = losses.split_q(D.q(sup_images), config)
-            sup_loss = F.cross_entropy(sup_logits[self.supervised_code], sup_labels)
-            d_loss = d_loss + config.lambda_cat * sup_loss
+    def d_step(
+        self,
+        real_images: torch.Tensor,
+        fake_images: torch.Tensor,
+        latent: losses.Latent,
+        labelled: Labelled | None,
+    ) -> dict[str, torch.Tensor]:
+        # D: maximize log D(x) + log(1 - D(G(z))), plus lambda * L_I (with-d, with-g)
+        config, D = self.config, self.discriminator
+        real_logits, q_real = D(real_images)
+        fake_logits, q_fake = D(fake_images)
+        d_adv = losses.d_adversarial_loss(real_logits, fake_logits, config.label_smoothing)
+        stats = {"loss_d_adv": d_adv, "d_real": torch.sigmoid(real_logits).mean(),
+                 "d_fake": torch.sigmoid(fake_logits).mean()}  # fmt: skip
+        d_loss = d_adv
+        if config.q_optimizer != "separate":
+            d_loss = d_loss + self._info_loss(q_fake, latent, stats)
+        if config.q_optimizer == "with-d":
+            d_loss = d_loss + self._q_real_loss(q_real, real_images, labelled, stats)
+        stats["loss_d"] = d_loss
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         self.opt_d.step()
+        return stats
 
-        # G: maximize log D(G(z)) + lambda * L_I(G, Q); weights outside opt_g are held fixed here
-        D.trunk.requires_grad_(False)
-        D.d_head.requires_grad_(False)
-        D.q_head.requires_grad_(self.config.q_optimizer == "with-g")
-        fake_logits_g, q_fake_g = D(fake_images)
-        g_cat, g_cont = self._info_losses(q_fake_g, latent)
-        g_adv = losses.g_adversarial_loss(fake_logits_g)
-        g_loss = g_adv + config.lambda_cat * g_cat + config.lambda_cont * g_cont
+    def g_step(
+        self,
+        real_images: torch.Tensor,
+        fake_images: torch.Tensor,
+        latent: losses.Latent,
+        labelled: Labelled | None,
+    ) -> dict[str, torch.Tensor]:
+        # G (non-saturating): maximize log D(G(z)), plus lambda * L_I (with-d, with-g) and
+        # feature matching; D's weights outside opt_g are held fixed here
+        config, D = self.config, self.discriminator
+        D.requires_grad_(False)
+        D.q_head.requires_grad_(config.q_optimizer == "with-g")
+        fake_features = D.trunk(fake_images)  # (B, F)
+        g_adv = losses.g_adversarial_loss(D.d_head(fake_features).squeeze(1))
+        stats = {"loss_g_adv": g_adv}
+        g_loss = g_adv
+        if config.q_optimizer != "separate":
+            stats_g: dict[str, torch.Tensor] = {}  # L_I is logged from D's step
+            g_loss = g_loss + self._info_loss(D.q_head(fake_features), latent, stats_g)
+        if config.q_optimizer == "with-g":
+            g_loss = g_loss + self._q_real_loss(None, real_images, labelled, stats)
+        if config.feature_matching > 0:
+            with torch.no_grad():
+                real_features = D.trunk(real_images)
+            fm = losses.feature_matching_loss(real_features, fake_features)
+            stats["loss_feature_matching"] = fm
+            g_loss = g_loss + config.feature_matching * fm
+        stats["loss_g"] = g_loss
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
         D.requires_grad_(True)
+        return stats
 
-        return {
-            "loss_d": d_loss.detach(),
-            "loss_g": g_loss.detach(),
-            "loss_d_adv": d_adv.detach(),
-            "loss_g_adv": g_adv.detach(),
-            "loss_info_cat": cat_loss.detach(),
-            "loss_info_cont": cont_loss.detach(),
-            "loss_supervised": sup_loss.detach(),
-            "d_real": torch.sigmoid(real_logits.detach()).mean(),
-            "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
-        }
+    def info_step(
+        self, real_images: torch.Tensor, labelled: Labelled | None
+    ) -> dict[str, torch.Tensor]:
+        # G, trunk, Q: maximize lambda * L_I on fresh latents (q_optimizer=separate)
+        latent = losses.sample_latent(self.config, real_images.shape[0], self.rng, self.device)
+        q_fake = self.discriminator.q(self.generator(latent.vector()))
+        stats: dict[str, torch.Tensor] = {}
+        info_loss = self._info_loss(q_fake, latent, stats)
+        info_loss = info_loss + self._q_real_loss(None, real_images, labelled, stats)
+        assert self.opt_info is not None
+        self.opt_info.zero_grad(set_to_none=True)
+        info_loss.backward()
+        self.opt_info.step()
+        return stats
 
-    def _info_losses(
-        self, q_params: torch.Tensor, latent: losses.Latent
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def _info_loss(
+        self, q_params: torch.Tensor, latent: losses.Latent, stats: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        """lambda_cat * L_cat + lambda_cont * L_cont of Q's parameters on generated images."""
         logits, mean, log_sigma = losses.split_q(q_params, self.config)
-        return losses.cat_info_loss(logits, latent.cat_idx), losses.cont_info_loss(
-            mean, log_sigma, latent.cont
-        )
+        cat_loss = losses.cat_info_loss(logits, latent.cat_idx)
+        cont_loss = losses.cont_info_loss(mean, log_sigma, latent.cont)
+        stats.update(loss_info_cat=cat_loss, loss_info_cont=cont_loss)
+        return self.config.lambda_cat * cat_loss + self.config.lambda_cont * cont_loss
+
+    def _q_real_loss(
+        self,
+        q_real: torch.Tensor | None,
+        real_images: torch.Tensor,
+        labelled: Labelled | None,
+        stats: dict[str, torch.Tensor],
+    ) -> torch.Tensor:
+        """Q's terms on real images: labelled CE (supervised_fraction) and thickness guidance.
+
+        q_real: Q's parameters of real_images if already computed (else computed when needed).
+        """
+        config, D = self.config, self.discriminator
+        loss = torch.zeros((), device=self.device)
+        if labelled is not None:
+            sup_images, sup_labels = labelled
+            sup_logits, _, _ = losses.split_q(D.q(sup_images), config)
+            stats["loss_supervised"] = F.cross_entropy(sup_logits[self.supervised_code], sup_labels)
+            loss = loss + config.lambda_cat * stats["loss_supervised"]
+        if self.guidance is not None:
+            q_real = D.q(real_images) if q_real is None else q_real
+            _, mean, _ = losses.split_q(q_real, config)
+            stats["loss_guidance"] = F.mse_loss(mean[:, 0], self.guidance(real_images))
+            loss = loss + config.lambda_cont * stats["loss_guidance"]
+        return loss
+
+
+def _optimisers(
+    config: RunConfig, generator: Generator, discriminator: Discriminator
+) -> tuple[torch.optim.Adam, torch.optim.Adam, torch.optim.Adam | None]:
+    """opt_d, opt_g and (separate) opt_info, with Q's head where q_optimizer puts it."""
+    betas = (config.beta1, config.beta2)
+    d_params = [*discriminator.trunk.parameters(), *discriminator.d_head.parameters()]
+    q_params = list(discriminator.q_head.parameters())
+    g_params = list(generator.parameters())
+    d_groups: list[dict[str, Any]] = [{"params": d_params}]
+    g_groups: list[dict[str, Any]] = [{"params": g_params}]
+    opt_info = None
+    # Q's head joins D's or G's parameter group, or gets its own group when lr_q is set
+    q_group = {"params": q_params, "lr": config.lr_q} if config.lr_q else None
+    if config.q_optimizer == "with-d":
+        d_groups.append(q_group) if q_group else d_groups[0]["params"].extend(q_params)
+    elif config.q_optimizer == "with-g":
+        g_groups.append(q_group) if q_group else g_groups[0]["params"].extend(q_params)
+    else:
+        info_params = [*g_params, *discriminator.trunk.parameters(), *q_params]
+        opt_info = torch.optim.Adam(info_params, lr=config.lr_q or config.lr_d, betas=betas)
+    opt_d = torch.optim.Adam(d_groups, lr=config.lr_d, betas=betas)
+    opt_g = torch.optim.Adam(g_groups, lr=config.lr_g, betas=betas)
+    return opt_d, opt_g, opt_info
 
 
 def resolve_device(name: str) -> torch.device:

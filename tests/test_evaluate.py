@@ -7,7 +7,7 @@ from torch import nn
 
 from infogan_bench.config import RunConfig
 from infogan_bench.data import load_dataset
-from infogan_bench.evaluate import evaluate_run_dir, generated_scores
+from infogan_bench.evaluate import evaluate_run_dir, generated_scores, scored_code
 from infogan_bench.features import RECIPE, load_or_train
 from infogan_bench.rundir import RunDir
 from infogan_bench.train import train
@@ -94,4 +94,28 @@ def test_trained_run_carries_the_full_score_set_and_rescoring_is_identical(
     assert (
         best["fid_domain"] == summary["best_fid_domain"]
         and best["cat_acc"] == summary["best_cat_acc"]
+    )
+
+
+@pytest.mark.parametrize(
+    "cat_codes, n_cont_codes, present, absent",
+    [
+        ("10,10,10,10", 2, {"cat_acc", "mi_cat_3", "cont_r2_1", "cont0_thickness_corr"}, set()),
+        ("10", 0, {"cat_acc", "mi_cat_0", "cat_consistency"}, {"cont_r2", "cont0_thickness_corr"}),
+        ("none", 2, {"cont_r2_0", "cont_r2_1", "cont0_thickness_corr"}, {"cat_acc", "mi_cat"}),
+        ("4,10", 1, {"cat_acc", "mi_cat_0", "mi_cat_1", "cont_r2_0"}, set()),
+    ],
+)
+def test_code_layouts_train_and_score(
+    tiny_config, digits_classifier, monkeypatch, cat_codes, n_cont_codes, present, absent
+):
+    monkeypatch.setenv("INFOGAN_BENCH_CACHE", str(digits_classifier[-1]))
+    monkeypatch.setitem(RECIPE, "steps", 150)  # the fixture's cache key
+    config = tiny_config(cat_codes=cat_codes, n_cont_codes=n_cont_codes, score_samples=200, steps=2)
+    summary = train(config)
+    assert summary["status"] == "finished" and present <= set(summary) and not absent & set(summary)
+    assert all(math.isfinite(summary[k]) for k in present)
+    # accuracy is scored on the first code with as many classes as the dataset has labels
+    assert (
+        scored_code(config, 10) == {"10,10,10,10": 0, "10": 0, "none": None, "4,10": 1}[cat_codes]
     )

@@ -11,7 +11,7 @@ from infogan_bench.trainer import Trainer
 def test_info_loss_alone_updates_generator_q_head_and_shared_trunk(monkeypatch):
     # zero the adversarial terms: every weight that moves was moved by the info loss
     monkeypatch.setattr(
-        losses, "d_adversarial_loss", lambda real, fake: 0 * (real.sum() + fake.sum())
+        losses, "d_adversarial_loss", lambda real, fake, smoothing: 0 * (real.sum() + fake.sum())
     )
     monkeypatch.setattr(losses, "g_adversarial_loss", lambda fake: 0 * fake.sum())
     torch.manual_seed(0)
@@ -69,3 +69,27 @@ def test_split_q_clamps_log_sigma():
         [pytest.approx(0.1), pytest.approx(0.2)]
     ]
     assert log_sigma.tolist() == [list(losses.LOG_SIGMA_RANGE)]
+
+
+def test_label_smoothing_sets_the_real_target_to_one_minus_s():
+    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([-60.0, -60.0])  # fake term ~ 0
+    p = torch.sigmoid(real)
+    expected = -(0.9 * torch.log(p) + 0.1 * torch.log(1 - p)).mean()
+    assert losses.d_adversarial_loss(real, fake, 0.1) == pytest.approx(float(expected), rel=1e-5)
+    # the real term is minimised where D(x) = 1 - S, and the fake target stays 0
+    at_target = torch.logit(torch.tensor([0.9]), eps=0).requires_grad_()
+    losses.d_adversarial_loss(at_target, torch.tensor([-60.0]), 0.1).backward()
+    assert at_target.grad.abs().item() < 1e-6
+    smoothed = losses.d_adversarial_loss(torch.tensor([-60.0]), torch.tensor([0.0]), 0.1)
+    plain = losses.d_adversarial_loss(torch.tensor([-60.0]), torch.tensor([0.0]), 0.0)
+    assert smoothed < plain  # a real logit of -60 costs 0.9x as much against target 0.9
+
+
+def test_feature_matching_is_zero_for_identical_batches_and_grows_with_the_gap():
+    features = torch.randn(16, 32)
+    assert losses.feature_matching_loss(features, features.clone()) == 0
+    # mean features shifted by 0.5 in every dimension: mean squared difference 0.25
+    shifted = losses.feature_matching_loss(features, features + 0.5)
+    assert shifted == pytest.approx(0.25)
+    # only the batch means count: a permuted batch matches exactly
+    assert losses.feature_matching_loss(features, features.flip(0)) == pytest.approx(0, abs=1e-12)

@@ -1,0 +1,87 @@
+import pytest
+import torch
+
+from infogan_bench import losses
+from infogan_bench.config import ConfigError, RunConfig
+from infogan_bench.metrics.thickness import ThicknessScale
+from infogan_bench.trainer import Trainer
+
+CPU = torch.device("cpu")
+
+
+def _trainer(**fields) -> Trainer:
+    torch.manual_seed(0)
+    return Trainer.create(RunConfig(**fields), (1, 28, 28), n_classes=10, device=CPU)
+
+
+def _moved(trainer: Trainer, update) -> set[str]:
+    """Which parts (g, trunk, d_head, q_head) have a parameter changed by update()."""
+    named = [*trainer.discriminator.named_parameters(), *trainer.generator.named_parameters("g")]
+    before = {name: p.detach().clone() for name, p in named}
+    update()
+    return {name.split(".")[0] for name, p in named if not torch.equal(before[name], p)}
+
+
+@pytest.mark.parametrize(
+    "mode, d_step, g_step, info_step",
+    [
+        ("with-d", {"trunk", "d_head", "q_head"}, {"g"}, None),
+        ("with-g", {"trunk", "d_head"}, {"g", "q_head"}, None),
+        ("separate", {"trunk", "d_head"}, {"g"}, {"g", "trunk", "q_head"}),
+    ],
+)
+def test_each_q_optimizer_mode_updates_exactly_its_parameter_groups(
+    mode, d_step, g_step, info_step
+):
+    trainer = _trainer(q_optimizer=mode)
+    real = torch.rand(8, 1, 28, 28)
+    latent = losses.sample_latent(trainer.config, 8, trainer.rng, CPU)
+    fake = trainer.generator(latent.vector())
+    assert _moved(trainer, lambda: trainer.d_step(real, fake.detach(), latent, None)) == d_step
+    assert _moved(trainer, lambda: trainer.g_step(real, fake, latent, None)) == g_step
+    assert (trainer.opt_info is None) == (info_step is None)
+    if info_step:
+        assert _moved(trainer, lambda: trainer.info_step(real, None)) == info_step
+
+
+@pytest.mark.parametrize("mode, lr_q, expected", [("with-d", 0.0, 2e-4), ("with-d", 5e-5, 5e-5),
+                                                  ("with-g", 0.0, 1e-3), ("separate", 0.0, 2e-4),
+                                                  ("separate", 3e-4, 3e-4)])  # fmt: skip
+def test_q_heads_learning_rate(mode, lr_q, expected):
+    trainer = _trainer(q_optimizer=mode, lr_q=lr_q)
+    q_weight = trainer.discriminator.q_head[0].weight
+    optimisers = [trainer.opt_d, trainer.opt_g, trainer.opt_info]
+    rates = [g["lr"] for opt in optimisers if opt for g in opt.param_groups
+             if any(p is q_weight for p in g["params"])]  # fmt: skip
+    assert rates == [expected]
+
+
+def test_label_smoothing_reaches_ds_loss(monkeypatch):
+    seen = []
+    real_loss = losses.d_adversarial_loss
+    monkeypatch.setattr(
+        losses, "d_adversarial_loss", lambda r, f, s: seen.append(s) or real_loss(r, f, s)
+    )
+    _trainer(label_smoothing=0.2).step(torch.rand(8, 1, 28, 28), None)
+    assert seen == [0.2]
+
+
+def test_feature_matching_and_guidance_enter_the_losses():
+    real = torch.rand(8, 1, 28, 28)
+    stats = _trainer(feature_matching=1.0).step(real, None)
+    assert stats["loss_feature_matching"] > 0
+    scale = ThicknessScale(torch.rand(100, 1, 28, 28))
+    torch.manual_seed(0)
+    trainer = Trainer.create(RunConfig(cont_guidance="thickness"), (1, 28, 28), 10, CPU, scale)
+    D = trainer.discriminator
+    _, q_real = D(real)  # Q's code-0 mean before the step, in training mode as in the step
+    expected = torch.nn.functional.mse_loss(q_real[:, 10], scale(real)).item()
+    stats = trainer.step(real, None)
+    assert stats["loss_guidance"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_thickness_guidance_needs_one_channel_images():
+    with pytest.raises(ConfigError, match="cont_guidance: thickness needs 1-channel"):
+        Trainer.create(RunConfig(cont_guidance="thickness"), (3, 32, 32), 10, CPU)
+    with pytest.raises(ConfigError, match="cont_guidance: needs a continuous code"):
+        RunConfig(cont_guidance="thickness", n_cont_codes=0)
