@@ -1,4 +1,4 @@
-"""Command line: `infogan-bench train|evaluate|baseline|sweep|report`. Parses, calls one function, prints.
+"""Command line: `infogan-bench train|evaluate|baseline|sweep|report|bench`. Parses, calls one function, prints.
 
 Every RunConfig field is a flag (`batch_size` -> `--batch-size`), taking `--flag value` or
 `--flag=value`; booleans take a value (`--resume true`), as sweep agents pass them.
@@ -216,6 +216,51 @@ def _add_report_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_cmd_report)
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import dataclasses as dc
+
+    from infogan_bench import bench
+    from infogan_bench.data import load_dataset
+    from infogan_bench.trainer import resolve_device
+
+    device = resolve_device(args.device)
+    data = load_dataset(args.dataset, args.data_dir, device)
+    base = RunConfig(dataset=args.dataset, data_dir=args.data_dir, device=args.device,
+                     tracker="none", progress=False)  # fmt: skip
+    if args.time_to_acc is not None:
+        config = dc.replace(base, batch_size=args.batch_size[0], steps=args.max_steps)
+        result = bench.time_to_accuracy(config, data, device, args.time_to_acc, args.eval_every)
+        print(json.dumps(result, indent=2))
+        return 0
+    for batch_size in args.batch_size:
+        config = dc.replace(base, batch_size=batch_size)
+        result = bench.benchmark(config, data, device, args.steps, args.rounds, args.score_samples)
+        print(json.dumps(dc.asdict(result)), flush=True)
+    return 0
+
+
+def _add_bench_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "bench", help="training images/s of the suite against a naive loop; time to accuracy"
+    )
+    parser.add_argument("--dataset", default="mnist", choices=field_choices(_field("dataset")))
+    parser.add_argument("--data-dir", default="data", help="dataset root (default: data)")
+    parser.add_argument("--device", default="auto", choices=field_choices(_field("device")))
+    parser.add_argument("--batch-size", type=int, nargs="+", default=[64, 128],
+                        help="one benchmark per batch size (default: 64 128)")  # fmt: skip
+    parser.add_argument("--steps", type=int, default=20, help="steps per timed round (default: 20)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default: 3)")
+    parser.add_argument("--score-samples", type=int, default=10000,
+                        help="generated images for the scoring timing; 0 = skip (default: 10000)")  # fmt: skip
+    parser.add_argument("--time-to-acc", type=float, metavar="TARGET",
+                        help="instead: train the default config until cat_acc >= TARGET")  # fmt: skip
+    parser.add_argument("--eval-every", type=int, default=100,
+                        help="with --time-to-acc: steps between accuracy checks (default: 100)")  # fmt: skip
+    parser.add_argument("--max-steps", type=int, default=5000,
+                        help="with --time-to-acc: give up after this many steps (default: 5000)")  # fmt: skip
+    parser.set_defaults(handler=_cmd_bench)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="infogan-bench", description="Train, score and compare InfoGAN variants."
@@ -267,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     baseline.set_defaults(handler=_cmd_baseline)
     _add_sweep_parser(commands)
     _add_report_parser(commands)
+    _add_bench_parser(commands)
     return parser
 
 

@@ -1,0 +1,250 @@
+"""Throughput benchmark: the suite's trainer against a naive reference loop, in one process.
+
+    infogan-bench bench --dataset mnist --data-dir ../shared/data --batch-size 64
+    infogan-bench bench --dataset mnist --data-dir ../shared/data --time-to-acc 0.9
+
+The reference loop trains the same networks on the same losses the way the public PyTorch
+InfoGAN code does: images kept on the host and read per sample through a DataLoader (as
+torchvision datasets do, uint8 -> float per image), each batch copied to the device, latents
+drawn on the host, fp32 eager, per-parameter Adam, and every loss read back with `.item()`
+each step. The two are timed alternately, several rounds each, so that machine noise falls
+on both alike; the median round counts.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+from torch.utils.flop_counter import FlopCounterMode
+
+from infogan_bench import losses
+from infogan_bench.config import RunConfig
+from infogan_bench.data import Data
+from infogan_bench.evaluate import categorical_scores, score_model
+from infogan_bench.models import build_models
+from infogan_bench.train import EVAL_SUBSET, Batches
+from infogan_bench.trainer import Trainer
+
+
+class HostImages(Dataset):
+    """Images as uint8 on the host, converted to float one sample at a time (torchvision-style)."""
+
+    def __init__(self, images: torch.Tensor) -> None:
+        self.images = (images.cpu() * 255).round().to(torch.uint8)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.images[index].float() / 255  # (C, H, W), like transforms.ToTensor
+
+
+class NaiveLoop:
+    """The reference InfoGAN loop: host data, per-batch copies, per-step `.item()`."""
+
+    def __init__(self, config: RunConfig, data: Data, device: torch.device) -> None:
+        torch.manual_seed(config.seed)
+        self.config, self.device = config, device
+        self.generator, self.discriminator = (
+            m.to(device) for m in build_models(config, data.image_shape)
+        )
+        D = self.discriminator
+        self.opt_d = torch.optim.Adam(
+            [*D.trunk.parameters(), *D.d_head.parameters(), *D.q_head.parameters()],
+            lr=config.lr_d, betas=(config.beta1, config.beta2), foreach=False,
+        )  # fmt: skip
+        self.opt_g = torch.optim.Adam(
+            self.generator.parameters(), lr=config.lr_g, betas=(config.beta1, config.beta2),
+            foreach=False,
+        )  # fmt: skip
+        self.loader = DataLoader(
+            HostImages(data.train_images),
+            batch_size=config.batch_size,
+            shuffle=True,
+            drop_last=True,
+        )
+        self.batches = iter(self.loader)
+        self.host_rng = torch.Generator().manual_seed(config.seed)
+        self.history: list[tuple[float, float]] = []
+
+    def next_batch(self) -> torch.Tensor:
+        try:
+            return next(self.batches)
+        except StopIteration:
+            self.batches = iter(self.loader)
+            return next(self.batches)
+
+    def step(self, real: torch.Tensor | None = None, latent: losses.Latent | None = None) -> None:
+        """One D/Q and one G update; real/latent default to the loader's and fresh host draws."""
+        config, G, D = self.config, self.generator, self.discriminator
+        real = (self.next_batch() if real is None else real).to(self.device)
+        if latent is None:
+            host = losses.sample_latent(
+                config, config.batch_size, self.host_rng, torch.device("cpu")
+            )
+            latent = losses.Latent(host.noise.to(self.device), host.cat_idx.to(self.device),
+                                   host.cont.to(self.device), host.cat_class_counts)  # fmt: skip
+        fake = G(latent.vector())
+        real_logits, _ = D(real)
+        fake_logits, q_fake = D(fake.detach())
+        d_loss = losses.d_adversarial_loss(real_logits, fake_logits) + self._info(q_fake, latent)
+        self.opt_d.zero_grad()
+        d_loss.backward()
+        self.opt_d.step()
+        D.requires_grad_(False)
+        fake_logits, q_fake = D(fake)
+        g_loss = losses.g_adversarial_loss(fake_logits) + self._info(q_fake, latent)
+        self.opt_g.zero_grad()
+        g_loss.backward()
+        self.opt_g.step()
+        D.requires_grad_(True)
+        self.history.append((d_loss.item(), g_loss.item()))
+
+    def _info(self, q_params: torch.Tensor, latent: losses.Latent) -> torch.Tensor:
+        logits, mean, log_sigma = losses.split_q(q_params, self.config)
+        return self.config.lambda_cat * losses.cat_info_loss(
+            logits, latent.cat_idx
+        ) + self.config.lambda_cont * losses.cont_info_loss(mean, log_sigma, latent.cont)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _timed(run: Callable[[], None], steps: int, device: torch.device) -> float:
+    """Seconds for `steps` calls of run (device work finished)."""
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        run()
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def matmul_peak_flops(device: torch.device, size: int = 2048, repeats: int = 10) -> float:
+    """Measured fp32 FLOP/s of a large square matmul: the device's practical peak."""
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    a @ b  # warm-up
+    seconds = _timed(lambda: a @ b, repeats, device)
+    return 2 * size**3 * repeats / seconds
+
+
+def step_flops(trainer: Trainer, batches: Batches) -> int:
+    """FLOPs of one suite training step, counted by torch.utils.flop_counter."""
+    with FlopCounterMode(display=False) as counter:
+        trainer.step(batches.real(0), batches.labelled())
+    return counter.get_total_flops()
+
+
+@dataclass
+class BenchResult:
+    device: str
+    batch_size: int
+    steps_per_round: int
+    rounds: int
+    suite_images_per_s: float
+    naive_images_per_s: float
+    speedup: float
+    step_gflop: float
+    achieved_gflop_per_s: float
+    peak_gflop_per_s: float
+    fraction_of_peak: float
+    scoring_images_per_s: float | None
+    scoring_samples: int
+    peak_memory_mb: float
+
+
+def benchmark(
+    config: RunConfig, data: Data, device: torch.device, steps: int, rounds: int, score_samples: int
+) -> BenchResult:
+    """Alternate rounds of the naive loop and the suite's trainer; median images/s of each."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    trainer = Trainer.create(config, data.image_shape, data.n_classes, device)
+    batches = Batches(data, config, trainer.rng)
+    naive = NaiveLoop(config, data, device)
+    counter = iter(range(10**9))
+    suite_step = lambda: trainer.step(batches.real(next(counter)), batches.labelled())  # noqa: E731
+    for run in (suite_step, naive.step):  # warm-up: allocator, kernels, first-call costs
+        _timed(run, 2, device)
+    suite_s, naive_s = [], []
+    for _ in range(rounds):
+        naive_s.append(_timed(naive.step, steps, device))
+        suite_s.append(_timed(suite_step, steps, device))
+    images = steps * config.batch_size
+    suite_rate = images / statistics.median(suite_s)
+    naive_rate = images / statistics.median(naive_s)
+    flops = step_flops(trainer, batches)
+    peak = matmul_peak_flops(device)
+    achieved = flops * suite_rate / config.batch_size
+    scoring_rate = None
+    if score_samples > 0:
+        start = time.perf_counter()
+        score_model(trainer.generator, trainer.discriminator, config, data, score_samples)
+        scoring_rate = score_samples / (time.perf_counter() - start)
+    return BenchResult(
+        device=_device_name(device),
+        batch_size=config.batch_size,
+        steps_per_round=steps,
+        rounds=rounds,
+        suite_images_per_s=round(suite_rate, 1),
+        naive_images_per_s=round(naive_rate, 1),
+        speedup=round(suite_rate / naive_rate, 3),
+        step_gflop=round(flops / 1e9, 3),
+        achieved_gflop_per_s=round(achieved / 1e9, 1),
+        peak_gflop_per_s=round(peak / 1e9, 1),
+        fraction_of_peak=round(achieved / peak, 3),
+        scoring_images_per_s=round(scoring_rate, 1) if scoring_rate else None,
+        scoring_samples=score_samples,
+        peak_memory_mb=round(_peak_memory_mb(device), 1),
+    )
+
+
+def time_to_accuracy(
+    config: RunConfig, data: Data, device: torch.device, target: float, eval_every: int
+) -> dict[str, Any]:
+    """Train until Q's matched accuracy on the first 2,000 test images reaches target.
+
+    Wall time counts training steps only (not the evaluations); stops at config.steps.
+    """
+    trainer = Trainer.create(config, data.image_shape, data.n_classes, device)
+    batches = Batches(data, config, trainer.rng)
+    subset = slice(0, EVAL_SUBSET)
+    train_s, history = 0.0, []
+    for step in range(1, config.steps + 1):
+        train_s += _timed(
+            lambda s=step: trainer.step(batches.real(s - 1), batches.labelled()), 1, device
+        )
+        if step % eval_every == 0 or step == config.steps:
+            acc = categorical_scores(trainer.discriminator, data.test_images[subset],
+                                     data.test_labels[subset], config, data.n_classes)["cat_acc"]  # fmt: skip
+            history.append({"step": step, "cat_acc": round(acc, 4), "train_s": round(train_s, 1)})
+            print(f"step {step}: cat_acc {acc:.4f} after {train_s:.0f} s of training", flush=True)
+            if acc >= target:
+                return {"target": target, "reached": True, "step": step,
+                        "images_seen": step * config.batch_size, "train_s": round(train_s, 1),
+                        "history": history}  # fmt: skip
+    return {"target": target, "reached": False, "step": config.steps,
+            "images_seen": config.steps * config.batch_size, "train_s": round(train_s, 1),
+            "history": history}  # fmt: skip
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def _peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux

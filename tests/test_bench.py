@@ -1,0 +1,57 @@
+import json
+
+import pytest
+import torch
+
+from infogan_bench import bench
+from infogan_bench.cli import main
+from infogan_bench.config import RunConfig
+from infogan_bench.data import load_dataset
+from infogan_bench.losses import sample_latent
+from infogan_bench.trainer import Trainer
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits", "unused", CPU)
+
+
+def test_suite_and_naive_loop_compute_the_same_losses(digits):
+    """fp32 on CPU, same weights, batches and latents: the fast path changes no number."""
+    config = RunConfig(batch_size=16)
+    trainer = Trainer.create(config, digits.image_shape, digits.n_classes, CPU)
+    naive = bench.NaiveLoop(config, digits, CPU)
+    for step in range(3):
+        real = digits.train_images[step * 16 : (step + 1) * 16]
+        twin = torch.Generator().set_state(trainer.rng.get_state())  # the latent step() draws
+        latent = sample_latent(config, 16, twin, CPU)
+        suite = trainer.step(real, None)
+        naive.step(real, latent)
+        assert naive.history[-1] == pytest.approx(
+            (suite["loss_d"].item(), suite["loss_g"].item()), rel=1e-5
+        )
+
+
+def test_bench_command_prints_both_rates_flops_and_scoring(capsys):
+    args = ["bench", "--dataset", "digits", "--device", "cpu", "--batch-size", "16", "32",
+            "--steps", "2", "--rounds", "1", "--score-samples", "0"]  # fmt: skip
+    assert main(args) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["batch_size"] for r in lines] == [16, 32]
+    for r in lines:
+        assert r["suite_images_per_s"] > 0 and r["naive_images_per_s"] > 0
+        assert r["speedup"] == pytest.approx(
+            r["suite_images_per_s"] / r["naive_images_per_s"], rel=0.01
+        )
+        assert r["step_gflop"] > 0.1 and 0 < r["fraction_of_peak"] < 2
+
+
+def test_time_to_accuracy_stops_at_the_first_eval_reaching_the_target(digits, monkeypatch):
+    accuracies = iter([0.5, 0.8, 0.95, 0.99])
+    monkeypatch.setattr(bench, "categorical_scores", lambda *a: {"cat_acc": next(accuracies)})
+    config = RunConfig(batch_size=8, steps=100, progress=False)
+    result = bench.time_to_accuracy(config, digits, CPU, target=0.9, eval_every=2)
+    assert result["reached"] and result["step"] == 6 and result["images_seen"] == 48
+    assert [h["cat_acc"] for h in result["history"]] == [0.5, 0.8, 0.95]
