@@ -17,6 +17,7 @@ from infogan_bench.features import (
     inception_extractor,
     inception_features,
     load_or_train,
+    real_reference,
 )
 from infogan_bench.losses import Latent, sample_latent, split_q
 from infogan_bench.metrics.artifacts import checkerboard_score
@@ -121,7 +122,7 @@ def score_model(
     }
     if n_samples > 0:
         classifier, classifier_acc = load_or_train(config.dataset, data, progress=config.progress)
-        real_features = batched(classifier, data.test_images)
+        real_features, floor = real_reference(config.dataset, data, classifier)
         scores.update(
             generated_scores(
                 generator,
@@ -133,7 +134,7 @@ def score_model(
                 real_features=real_features,
             )
         )
-        scores["fid_domain_floor"] = real_floor(data, classifier, real_features)
+        scores["fid_domain_floor"] = floor
         scores["domain_classifier_test_acc"] = classifier_acc
     return scores
 
@@ -221,9 +222,3 @@ def inception_scores(
         "kid_inception_mean": kid_mean,
         "kid_inception_std": kid_std,
     }
-
-
-def real_floor(data: Data, classifier: DomainClassifier, real_features: torch.Tensor) -> float:
-    """FID of a train subset (as many images as the test split) against the test split's features."""
-    train_subset = data.train_images[: len(data.test_images)]
-    return frechet_distance(batched(classifier, train_subset), real_features)

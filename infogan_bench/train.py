@@ -17,7 +17,7 @@ from infogan_bench import losses
 from infogan_bench.config import ConfigError, RunConfig, save_yaml
 from infogan_bench.data import Data, labelled_subset, load_dataset
 from infogan_bench.evaluate import categorical_scores, generated_scores, score_model
-from infogan_bench.features import DomainClassifier, load_or_train
+from infogan_bench.features import DomainClassifier, load_or_train, real_reference
 from infogan_bench.metrics.thickness import ThicknessScale
 from infogan_bench.rundir import RunDir
 from infogan_bench.samples import save_sample_grids
@@ -134,9 +134,10 @@ def _train_steps(
     config = trainer.config
     batches = Batches(data, config, trainer.rng)
     # with scoring on, eval steps also score FID and keep the best checkpoint by it
-    classifier = None
+    reference = None  # the domain classifier and its features of the test split
     if config.eval_every > 0 and config.score_samples > 0:
         classifier, _ = load_or_train(config.dataset, data, progress=config.progress)
+        reference = classifier, real_reference(config.dataset, data, classifier)[0]
     fids = [r["eval_fid_domain"] for r in run.read_metrics() if "eval_fid_domain" in r]
     best_fid = min(fids, default=math.inf)
     totals: dict[str, torch.Tensor] = {}
@@ -161,7 +162,7 @@ def _train_steps(
             record["lr_g"] = trainer.opt_g.param_groups[0]["lr"]
             evaluate_now = config.eval_every > 0 and step % config.eval_every == 0
             if evaluate_now or step == config.steps:
-                record.update(_eval_scores(trainer, data, classifier))
+                record.update(_eval_scores(trainer, data, reference))
             if record.get("eval_fid_domain", math.inf) < best_fid:
                 best_fid = record["eval_fid_domain"]
                 run.save_checkpoint(trainer.state_dict(step), name="best")
@@ -180,7 +181,7 @@ def _train_steps(
 
 
 def _eval_scores(
-    trainer: Trainer, data: Data, classifier: DomainClassifier | None
+    trainer: Trainer, data: Data, reference: tuple[DomainClassifier, torch.Tensor] | None
 ) -> dict[str, float]:
     """Scores on a fixed subset during training: cat_acc on test images, FID on generated ones."""
     subset = slice(0, EVAL_SUBSET)
@@ -188,9 +189,10 @@ def _eval_scores(
     scores = categorical_scores(
         D, data.test_images[subset], data.test_labels[subset], config, data.n_classes
     )
-    if classifier is not None:
+    if reference is not None:
+        classifier, real_features = reference
         generated = generated_scores(
-            trainer.generator, D, config, data, classifier, n_samples=EVAL_SUBSET
+            trainer.generator, D, config, data, classifier, EVAL_SUBSET, real_features=real_features
         )
         scores.update(
             {k: generated[k] for k in ("fid_domain", "cat_consistency") if k in generated}

@@ -8,7 +8,8 @@ from torch import nn
 from infogan_bench.config import RunConfig
 from infogan_bench.data import load_dataset
 from infogan_bench.evaluate import evaluate_run_dir, generated_scores, scored_code
-from infogan_bench.features import RECIPE, load_or_train
+from infogan_bench.features import RECIPE, batched, load_or_train, real_reference
+from infogan_bench.metrics.fid import frechet_distance
 from infogan_bench.rundir import RunDir
 from infogan_bench.train import train
 from infogan_bench.trainer import Trainer
@@ -119,3 +120,19 @@ def test_code_layouts_train_and_score(
     assert (
         scored_code(config, 10) == {"10,10,10,10": 0, "10": 0, "none": None, "4,10": 1}[cat_codes]
     )
+
+
+def test_real_reference_is_computed_once_and_cached_beside_the_classifier(
+    digits_classifier, monkeypatch
+):
+    data, classifier, *_, cache = digits_classifier
+    monkeypatch.setenv("INFOGAN_BENCH_CACHE", str(cache))
+    monkeypatch.setitem(RECIPE, "steps", 150)  # the fixture's cache key
+    features, floor = real_reference("digits", data, classifier)
+    assert len(list(cache.rglob("digits-*.real.pt"))) == 1
+    test_features = batched(classifier, data.test_images)
+    train_features = batched(classifier, data.train_images[: len(data.test_images)])
+    assert torch.equal(features, test_features)
+    assert floor == frechet_distance(train_features, test_features) and floor > 0
+    cached, cached_floor = real_reference("digits", data, classifier)
+    assert torch.equal(cached, features) and cached_floor == floor
