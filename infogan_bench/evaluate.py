@@ -173,8 +173,8 @@ def generated_scores(
     discriminator.eval()
     latent, fake = scoring_fakes(generator, config, n_samples, data.test_images.device, seed)
     if real_features is None:
-        real_features = batched(classifier, data.test_images)
-    fake_features = batched(classifier, fake)
+        real_features = classifier.features(data.test_images)
+    fake_features = classifier.features(fake)
     kid_mean, kid_std = kernel_distance(real_features, fake_features, seed=seed)
     scores: dict[str, Any] = {
         "fid_domain": frechet_distance(real_features, fake_features),

@@ -8,7 +8,7 @@ from torch import nn
 from infogan_bench.config import RunConfig
 from infogan_bench.data import load_dataset
 from infogan_bench.evaluate import evaluate_run_dir, generated_scores, scored_code
-from infogan_bench.features import RECIPE, batched, load_or_train, real_reference
+from infogan_bench.features import RECIPE, load_or_train, real_reference
 from infogan_bench.metrics.fid import frechet_distance
 from infogan_bench.rundir import RunDir
 from infogan_bench.train import train
@@ -130,8 +130,8 @@ def test_real_reference_is_computed_once_and_cached_beside_the_classifier(
     monkeypatch.setitem(RECIPE, "steps", 150)  # the fixture's cache key
     features, floor = real_reference("digits", data, classifier)
     assert len(list(cache.rglob("digits-*.real.pt"))) == 1
-    test_features = batched(classifier, data.test_images)
-    train_features = batched(classifier, data.train_images[: len(data.test_images)])
+    test_features = classifier.features(data.test_images)
+    train_features = classifier.features(data.train_images[: len(data.test_images)])
     assert torch.equal(features, test_features)
     assert floor == frechet_distance(train_features, test_features) and floor > 0
     cached, cached_floor = real_reference("digits", data, classifier)
