@@ -3,6 +3,7 @@ import pytest
 
 from infogan_bench import report, results
 from infogan_bench.cli import main
+from tests.conftest import finished, make_run
 
 
 def test_variant_table_counts_statuses_and_computes_stats(ablation):
@@ -67,3 +68,26 @@ def test_report_without_runs_is_a_one_line_error(tmp_path, capsys):
     assert main(["report", "--runs", str(tmp_path), "--name", "t", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("infogan-bench: error: no run dirs") and "\n" not in err
+
+
+def test_training_options_are_axes_with_effects_against_the_default(tmp_path):
+    root = tmp_path / "tricks"
+    for seed in (0, 1, 2):
+        for mode, bonus in (("with-d", 0.0), ("with-g", 0.02), ("separate", -0.05)):
+            for smoothing in (0.0, 0.1):
+                acc = 0.8 + 0.01 * seed + bonus + (0.03 if smoothing else 0.0)
+                make_run(
+                    root, finished(acc), q_optimizer=mode, label_smoothing=smoothing, seed=seed
+                )
+    runs = results.load_run_dirs([root])
+    axes = report.variant_axes(runs.frame)
+    assert axes == ["q_optimizer", "label_smoothing"]
+    effects = report.marginal_effects(runs.frame, axes)
+    cat_acc = effects[effects.metric == "cat_acc"].set_index(["axis", "level"])
+    assert set(cat_acc.baseline) == {"with-d", 0.0}  # RunConfig's defaults
+    assert cat_acc.loc[("q_optimizer", "with-g")]["mean"] == pytest.approx(0.02)
+    assert cat_acc.loc[("q_optimizer", "separate")]["mean"] == pytest.approx(-0.05)
+    assert cat_acc.loc[("label_smoothing", 0.1)]["mean"] == pytest.approx(0.03)
+    assert cat_acc.loc[("label_smoothing", 0.1)].n_pairs == 9  # 3 modes x 3 seeds
+    # 9 pairs all positive: 2 of 512 sign patterns are as extreme
+    assert cat_acc.loc[("label_smoothing", 0.1)].p_value == pytest.approx(2 / 512)
