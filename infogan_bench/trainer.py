@@ -139,9 +139,7 @@ class Trainer:
         if config.q_optimizer == "with-d":
             d_loss = d_loss + self._q_real_loss(q_real, real_images, labelled, stats)
         stats["loss_d"] = d_loss
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
+        _update(self.opt_d, d_loss)
         return stats
 
     def g_step(
@@ -172,9 +170,7 @@ class Trainer:
             stats["loss_feature_matching"] = fm
             g_loss = g_loss + config.feature_matching * fm
         stats["loss_g"] = g_loss
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
+        _update(self.opt_g, g_loss)
         D.requires_grad_(True)
         return stats
 
@@ -188,9 +184,7 @@ class Trainer:
         info_loss = self._info_loss(q_fake, latent, stats)
         info_loss = info_loss + self._q_real_loss(None, real_images, labelled, stats)
         assert self.opt_info is not None
-        self.opt_info.zero_grad(set_to_none=True)
-        info_loss.backward()
-        self.opt_info.step()
+        _update(self.opt_info, info_loss)
         return stats
 
     def _info_loss(
@@ -227,6 +221,12 @@ class Trainer:
             stats["loss_guidance"] = F.mse_loss(mean[:, 0], self.guidance(real_images))
             loss = loss + config.lambda_cont * stats["loss_guidance"]
         return loss
+
+
+def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
 
 
 def _optimisers(
