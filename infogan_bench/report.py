@@ -186,7 +186,7 @@ def format_effects(effects: pd.DataFrame, style: str = "md") -> pd.DataFrame:
                 f"{_number(r.mean)} [{_number(r.ci_low)}, {_number(r.ci_high)}]"
                 for r in effects.itertuples()
             ],
-            "p": [_number(p) for p in effects["p_value"]],
+            "p": [f"{p:.3f}" if p >= 0.001 else "<0.001" for p in effects["p_value"]],
             "verdict": [verdict(r.metric, r.mean, r.p_value) for r in effects.itertuples()],
         }
     )
