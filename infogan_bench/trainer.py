@@ -117,7 +117,7 @@ class Trainer:
         stats |= self.g_step(real_images, fake_images, latent, labelled)
         if self.opt_info is not None:
             stats |= self.info_step(real_images, labelled)
-        return {k: v.detach() for k, v in stats.items()}
+        return {k: stats[k].detach() for k in sorted(stats)}  # loss_d, loss_g before their parts
 
     def d_step(
         self,
