@@ -27,9 +27,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from infogan_bench import losses
 from infogan_bench.config import RunConfig
 from infogan_bench.data import Data
-from infogan_bench.evaluate import categorical_scores, score_model
+from infogan_bench.evaluate import score_model
 from infogan_bench.models import build_models
-from infogan_bench.train import EVAL_SUBSET, Batches
+from infogan_bench.train import Batches, eval_scores
 from infogan_bench.trainer import Trainer
 
 
@@ -108,10 +108,8 @@ class NaiveLoop:
         self.history.append((d_loss.item(), g_loss.item()))
 
     def _info(self, q_params: torch.Tensor, latent: losses.Latent) -> torch.Tensor:
-        logits, mean, log_sigma = losses.split_q(q_params, self.config)
-        return self.config.lambda_cat * losses.cat_info_loss(
-            logits, latent.cat_idx
-        ) + self.config.lambda_cont * losses.cont_info_loss(mean, log_sigma, latent.cont)
+        cat_loss, cont_loss = losses.info_losses(q_params, latent, self.config)
+        return self.config.lambda_cat * cat_loss + self.config.lambda_cont * cont_loss
 
 
 def _sync(device: torch.device) -> None:
@@ -218,23 +216,20 @@ def time_to_accuracy(
     """
     trainer = Trainer.create(config, data.image_shape, data.n_classes, device)
     batches = Batches(data, config, trainer.rng)
-    subset = slice(0, EVAL_SUBSET)
-    train_s, history = 0.0, []
+    train_s, history, reached = 0.0, [], False
     for step in range(1, config.steps + 1):
         train_s += _timed(
             lambda s=step: trainer.step(batches.real(s - 1), batches.labelled()), 1, device
         )
         if step % eval_every == 0 or step == config.steps:
-            acc = categorical_scores(trainer.discriminator, data.test_images[subset],
-                                     data.test_labels[subset], config, data.n_classes)["cat_acc"]  # fmt: skip
+            acc = eval_scores(trainer, data, None)["eval_cat_acc"]
             history.append({"step": step, "cat_acc": round(acc, 4), "train_s": round(train_s, 1)})
             print(f"step {step}: cat_acc {acc:.4f} after {train_s:.0f} s of training", flush=True)
             if acc >= target:
-                return {"target": target, "reached": True, "step": step,
-                        "images_seen": step * config.batch_size, "train_s": round(train_s, 1),
-                        "history": history}  # fmt: skip
-    return {"target": target, "reached": False, "step": config.steps,
-            "images_seen": config.steps * config.batch_size, "train_s": round(train_s, 1),
+                reached = True
+                break
+    return {"target": target, "reached": reached, "step": step,
+            "images_seen": step * config.batch_size, "train_s": round(train_s, 1),
             "history": history}  # fmt: skip
 
 

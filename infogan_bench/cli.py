@@ -217,8 +217,6 @@ def _add_report_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    import dataclasses as dc
-
     from infogan_bench import bench
     from infogan_bench.data import load_dataset
     from infogan_bench.trainer import resolve_device
@@ -228,14 +226,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     base = RunConfig(dataset=args.dataset, data_dir=args.data_dir, device=args.device,
                      tracker="none", progress=False)  # fmt: skip
     if args.time_to_acc is not None:
-        config = dc.replace(base, batch_size=args.batch_size[0], steps=args.max_steps)
+        config = dataclasses.replace(base, batch_size=args.batch_size[0], steps=args.max_steps)
         result = bench.time_to_accuracy(config, data, device, args.time_to_acc, args.eval_every)
         print(json.dumps(result, indent=2))
         return 0
     for batch_size in args.batch_size:
-        config = dc.replace(base, batch_size=batch_size)
+        config = dataclasses.replace(base, batch_size=batch_size)
         result = bench.benchmark(config, data, device, args.steps, args.rounds, args.score_samples)
-        print(json.dumps(dc.asdict(result)), flush=True)
+        print(json.dumps(dataclasses.asdict(result)), flush=True)
     return 0
 
 

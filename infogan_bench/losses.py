@@ -100,6 +100,14 @@ def cont_info_loss(
     return F.gaussian_nll_loss(mean, cont, var, full=True, reduction="none").mean(0).sum()
 
 
+def info_losses(
+    q_params: torch.Tensor, latent: Latent, config: RunConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(L_cat, L_cont) of Q's parameters (B, q_out) for the images G drew from latent."""
+    logits, mean, log_sigma = split_q(q_params, config)
+    return cat_info_loss(logits, latent.cat_idx), cont_info_loss(mean, log_sigma, latent.cont)
+
+
 def code_entropy(config: RunConfig) -> float:
     """H(c) of the uniform categorical codes, nats."""
     return sum(math.log(n) for n in config.cat_class_counts)

@@ -162,7 +162,7 @@ def _train_steps(
             record["lr_g"] = trainer.opt_g.param_groups[0]["lr"]
             evaluate_now = config.eval_every > 0 and step % config.eval_every == 0
             if evaluate_now or step == config.steps:
-                record.update(_eval_scores(trainer, data, reference))
+                record.update(eval_scores(trainer, data, reference))
             if record.get("eval_fid_domain", math.inf) < best_fid:
                 best_fid = record["eval_fid_domain"]
                 run.save_checkpoint(trainer.state_dict(step), name="best")
@@ -180,7 +180,7 @@ def _train_steps(
     return config.steps
 
 
-def _eval_scores(
+def eval_scores(
     trainer: Trainer, data: Data, reference: tuple[DomainClassifier, torch.Tensor] | None
 ) -> dict[str, float]:
     """Scores on a fixed subset during training: cat_acc on test images, FID on generated ones."""

@@ -191,9 +191,7 @@ class Trainer:
         self, q_params: torch.Tensor, latent: losses.Latent, stats: dict[str, torch.Tensor]
     ) -> torch.Tensor:
         """lambda_cat * L_cat + lambda_cont * L_cont of Q's parameters on generated images."""
-        logits, mean, log_sigma = losses.split_q(q_params, self.config)
-        cat_loss = losses.cat_info_loss(logits, latent.cat_idx)
-        cont_loss = losses.cont_info_loss(mean, log_sigma, latent.cont)
+        cat_loss, cont_loss = losses.info_losses(q_params, latent, self.config)
         stats.update(loss_info_cat=cat_loss, loss_info_cont=cont_loss)
         return self.config.lambda_cat * cat_loss + self.config.lambda_cont * cont_loss
 

@@ -50,7 +50,7 @@ def test_bench_command_prints_both_rates_flops_and_scoring(capsys):
 
 def test_time_to_accuracy_stops_at_the_first_eval_reaching_the_target(digits, monkeypatch):
     accuracies = iter([0.5, 0.8, 0.95, 0.99])
-    monkeypatch.setattr(bench, "categorical_scores", lambda *a: {"cat_acc": next(accuracies)})
+    monkeypatch.setattr(bench, "eval_scores", lambda *a: {"eval_cat_acc": next(accuracies)})
     config = RunConfig(batch_size=8, steps=100, progress=False)
     result = bench.time_to_accuracy(config, digits, CPU, target=0.9, eval_every=2)
     assert result["reached"] and result["step"] == 6 and result["images_seen"] == 48
