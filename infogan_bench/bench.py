@@ -2,17 +2,20 @@
 
     infogan-bench bench --dataset mnist --data-dir ../shared/data --batch-size 64
     infogan-bench bench --dataset mnist --data-dir ../shared/data --time-to-acc 0.9
+    infogan-bench bench --dataset mnist --data-dir ../shared/data --fast-paths
 
 The reference loop trains the same networks on the same losses the way the public PyTorch
 InfoGAN code does: images kept on the host and read per sample through a DataLoader (as
 torchvision datasets do, uint8 -> float per image), each batch copied to the device, latents
 drawn on the host, fp32 eager, per-parameter Adam, and every loss read back with `.item()`
 each step. The two are timed alternately, several rounds each, so that machine noise falls
-on both alike; the median round counts.
+on both alike; the median round counts. `--fast-paths` times, the same way, the suite's step
+with each candidate fast path that the trainer does not use (see reports/perf.md).
 """
 
 from __future__ import annotations
 
+import itertools
 import resource
 import statistics
 import time
@@ -167,11 +170,8 @@ def benchmark(
     """Alternate rounds of the naive loop and the suite's trainer; median images/s of each."""
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    trainer = Trainer.create(config, data.image_shape, data.n_classes, device)
-    batches = Batches(data, config, trainer.rng)
+    trainer, suite_step = _suite(config, data, device)
     naive = NaiveLoop(config, data, device)
-    counter = iter(range(10**9))
-    suite_step = lambda: trainer.step(batches.real(next(counter)), batches.labelled())  # noqa: E731
     for run in (suite_step, naive.step):  # warm-up: allocator, kernels, first-call costs
         _timed(run, 2, device)
     suite_s, naive_s = [], []
@@ -181,7 +181,7 @@ def benchmark(
     images = steps * config.batch_size
     suite_rate = images / statistics.median(suite_s)
     naive_rate = images / statistics.median(naive_s)
-    flops = step_flops(trainer, batches)
+    flops = step_flops(trainer, Batches(data, config, trainer.rng))
     peak = matmul_peak_flops(device)
     achieved = flops * suite_rate / config.batch_size
     scoring_rate = None
@@ -205,6 +205,49 @@ def benchmark(
         scoring_samples=score_samples,
         peak_memory_mb=round(_peak_memory_mb(device), 1),
     )
+
+
+FAST_PATHS = {  # name: (fused Adam, channels-last G and D)
+    "plain": (False, False),
+    "fused-adam": (True, False),
+    "channels-last": (False, True),
+    "fused-adam+channels-last": (True, True),
+}
+
+
+def fast_path_rates(
+    config: RunConfig, data: Data, device: torch.device, steps: int, rounds: int
+) -> list[dict[str, Any]]:
+    """Images/s of the suite's step as it is ("plain") and with each candidate fast path."""
+    runs = {}
+    for name, (fused, channels_last) in FAST_PATHS.items():
+        trainer, runs[name] = _suite(config, data, device)
+        if channels_last:
+            trainer.generator.to(memory_format=torch.channels_last)
+            trainer.discriminator.to(memory_format=torch.channels_last)
+        if fused:  # Adam reads these at every step; "plain" keeps torch's default for the device
+            for group in (g for opt in (trainer.opt_d, trainer.opt_g) for g in opt.param_groups):
+                group.update(fused=True, foreach=False)
+    for run in runs.values():
+        _timed(run, 2, device)
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            seconds[name].append(_timed(run, steps, device))
+    rates = {name: steps * config.batch_size / statistics.median(s) for name, s in seconds.items()}
+    return [{"device": _device_name(device), "batch_size": config.batch_size,
+             "steps_per_round": steps, "rounds": rounds, "fast_path": name,
+             "images_per_s": round(rate, 1), "vs_plain": round(rate / rates["plain"], 3)}
+            for name, rate in rates.items()]  # fmt: skip
+
+
+def _suite(
+    config: RunConfig, data: Data, device: torch.device
+) -> tuple[Trainer, Callable[[], None]]:
+    """A fresh trainer and a function that runs its next step on the resident data."""
+    trainer = Trainer.create(config, data.image_shape, data.n_classes, device)
+    batches, counter = Batches(data, config, trainer.rng), itertools.count()
+    return trainer, lambda: trainer.step(batches.real(next(counter)), batches.labelled())
 
 
 def time_to_accuracy(

@@ -232,6 +232,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         return 0
     for batch_size in args.batch_size:
         config = dataclasses.replace(base, batch_size=batch_size)
+        if args.fast_paths:
+            for line in bench.fast_path_rates(config, data, device, args.steps, args.rounds):
+                print(json.dumps(line), flush=True)
+            continue
         result = bench.benchmark(config, data, device, args.steps, args.rounds, args.score_samples)
         print(json.dumps(dataclasses.asdict(result)), flush=True)
     return 0
@@ -250,6 +254,8 @@ def _add_bench_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default: 3)")
     parser.add_argument("--score-samples", type=int, default=10000,
                         help="generated images for the scoring timing; 0 = skip (default: 10000)")  # fmt: skip
+    parser.add_argument("--fast-paths", action="store_true",
+                        help="instead: images/s of the suite's step with each candidate fast path")  # fmt: skip
     parser.add_argument("--time-to-acc", type=float, metavar="TARGET",
                         help="instead: train the default config until cat_acc >= TARGET")  # fmt: skip
     parser.add_argument("--eval-every", type=int, default=100,

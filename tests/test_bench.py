@@ -55,3 +55,14 @@ def test_time_to_accuracy_stops_at_the_first_eval_reaching_the_target(digits, mo
     result = bench.time_to_accuracy(config, digits, CPU, target=0.9, eval_every=2)
     assert result["reached"] and result["step"] == 6 and result["images_seen"] == 48
     assert [h["cat_acc"] for h in result["history"]] == [0.5, 0.8, 0.95]
+
+
+def test_fast_paths_are_timed_against_the_plain_step(capsys):
+    args = ["bench", "--dataset", "digits", "--device", "cpu", "--batch-size", "16",
+            "--steps", "2", "--rounds", "1", "--fast-paths"]  # fmt: skip
+    assert main(args) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["fast_path"] for r in lines] == list(bench.FAST_PATHS)
+    assert lines[0]["vs_plain"] == 1.0
+    for r in lines:
+        assert r["images_per_s"] > 0 and r["batch_size"] == 16
