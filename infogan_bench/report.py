@@ -195,6 +195,15 @@ def format_effects(effects: pd.DataFrame, style: str = "md") -> pd.DataFrame:
     return cells
 
 
+def too_few_pairs(effects: pd.DataFrame, alpha: float = 0.05) -> dict[str, int]:
+    """Axes (with their fewest pairs) where no effect can reach p < alpha whatever its size.
+
+    With n pairs the smallest two-sided sign-flip p-value is 2 / 2**n (all signs agree).
+    """
+    fewest = effects.groupby("axis", sort=False)["n_pairs"].min()
+    return {str(axis): int(n) for axis, n in fewest.items() if 2.0 / 2.0**n >= alpha}
+
+
 def verdict(metric: str, mean: float, p_value: float, alpha: float = 0.05) -> str:
     """'better', 'worse' (for the level, by the metric's direction) or 'not significant'."""
     if not p_value < alpha:
@@ -267,6 +276,15 @@ def write_report(runs: Runs, out: Path, title: str, fail_below: float = 0.9) -> 
         "",
     ]
     lines += [effects_md, ""]
+    capped = too_few_pairs(effects) if len(effects) else {}
+    if capped:
+        listed = ", ".join(f"{axis} ({n} pairs)" for axis, n in capped.items())
+        lines += [
+            f"Too few pairs to test: {listed}. With n pairs the smallest two-sided sign-flip "
+            "p-value is 2/2^n, so these effects cannot reach p < 0.05 whatever their size; "
+            "read them by their CIs (a CI that excludes 0 with p = 2/2^n: every pair agrees).",
+            "",
+        ]
     plot_metrics(table, axes, out / "metrics.png")
     lines += ["## Plots", "", "![metrics per variant](metrics.png)", ""]
     variant_of = {r["run"]: _variant_label(r, axes) for _, r in frame.iterrows()}

@@ -60,6 +60,7 @@ def test_report_command_writes_tables_and_plots(ablation, tmp_path, capsys):
     assert "non-finite loss" in text  # the failed run is listed with its reason
     assert "**0.910 ± 0.085 [0.850, 0.970]**" in text  # best cat_acc: upsample / spectral
     assert "\\textbf{" in (out / "variants.tex").read_text()
+    assert "Too few pairs to test: generator (4 pairs), d_norm (4 pairs)." in text
     csv = pd.read_csv(out / "variants.csv")
     assert csv.n_runs.sum() == 10
 
@@ -91,3 +92,7 @@ def test_training_options_are_axes_with_effects_against_the_default(tmp_path):
     assert cat_acc.loc[("label_smoothing", 0.1)].n_pairs == 9  # 3 modes x 3 seeds
     # 9 pairs all positive: 2 of 512 sign patterns are as extreme
     assert cat_acc.loc[("label_smoothing", 0.1)].p_value == pytest.approx(2 / 512)
+    # 6 pairs (smallest p 2/64) and 9 pairs can reach p < 0.05; 5 pairs could not (2/32)
+    assert report.too_few_pairs(effects) == {}
+    five = {"q_optimizer": 5, "label_smoothing": 5}
+    assert report.too_few_pairs(effects.assign(n_pairs=5)) == five
