@@ -196,12 +196,12 @@ def format_effects(effects: pd.DataFrame, style: str = "md") -> pd.DataFrame:
 
 
 def too_few_pairs(effects: pd.DataFrame, alpha: float = 0.05) -> dict[str, int]:
-    """Axes (with their fewest pairs) where no effect can reach p < alpha whatever its size.
+    """Axes (with their most pairs) where no effect can reach p < alpha whatever its size.
 
     With n pairs the smallest two-sided sign-flip p-value is 2 / 2**n (all signs agree).
     """
-    fewest = effects.groupby("axis", sort=False)["n_pairs"].min()
-    return {str(axis): int(n) for axis, n in fewest.items() if 2.0 / 2.0**n >= alpha}
+    most = effects.groupby("axis", sort=False)["n_pairs"].max()
+    return {str(axis): int(n) for axis, n in most.items() if 2.0 / 2.0**n >= alpha}
 
 
 def verdict(metric: str, mean: float, p_value: float, alpha: float = 0.05) -> str:
@@ -278,7 +278,7 @@ def write_report(runs: Runs, out: Path, title: str, fail_below: float = 0.9) -> 
     lines += [effects_md, ""]
     capped = too_few_pairs(effects) if len(effects) else {}
     if capped:
-        listed = ", ".join(f"{axis} ({n} pairs)" for axis, n in capped.items())
+        listed = ", ".join(f"{axis} (at most {n} pairs)" for axis, n in capped.items())
         lines += [
             f"Too few pairs to test: {listed}. With n pairs the smallest two-sided sign-flip "
             "p-value is 2/2^n, so these effects cannot reach p < 0.05 whatever their size; "

@@ -60,7 +60,7 @@ def test_report_command_writes_tables_and_plots(ablation, tmp_path, capsys):
     assert "non-finite loss" in text  # the failed run is listed with its reason
     assert "**0.910 ± 0.085 [0.850, 0.970]**" in text  # best cat_acc: upsample / spectral
     assert "\\textbf{" in (out / "variants.tex").read_text()
-    assert "Too few pairs to test: generator (4 pairs), d_norm (4 pairs)." in text
+    assert "Too few pairs to test: generator (at most 4 pairs), d_norm (at most 4 pairs)." in text
     csv = pd.read_csv(out / "variants.csv")
     assert csv.n_runs.sum() == 10
 
