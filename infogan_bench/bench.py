@@ -172,15 +172,10 @@ def benchmark(
         torch.cuda.reset_peak_memory_stats(device)
     trainer, suite_step = _suite(config, data, device)
     naive = NaiveLoop(config, data, device)
-    for run in (suite_step, naive.step):  # warm-up: allocator, kernels, first-call costs
-        _timed(run, 2, device)
-    suite_s, naive_s = [], []
-    for _ in range(rounds):
-        naive_s.append(_timed(naive.step, steps, device))
-        suite_s.append(_timed(suite_step, steps, device))
-    images = steps * config.batch_size
-    suite_rate = images / statistics.median(suite_s)
-    naive_rate = images / statistics.median(naive_s)
+    rates = _alternating_rates(
+        {"naive": naive.step, "suite": suite_step}, config, device, steps, rounds
+    )
+    suite_rate, naive_rate = rates["suite"], rates["naive"]
     flops = step_flops(trainer, Batches(data, config, trainer.rng))
     peak = matmul_peak_flops(device)
     achieved = flops * suite_rate / config.batch_size
@@ -219,7 +214,7 @@ def fast_path_rates(
     config: RunConfig, data: Data, device: torch.device, steps: int, rounds: int
 ) -> list[dict[str, Any]]:
     """Images/s of the suite's step as it is ("plain") and with each candidate fast path."""
-    runs = {}
+    runs: dict[str, Callable[[], None]] = {}
     for name, (fused, channels_last) in FAST_PATHS.items():
         trainer, runs[name] = _suite(config, data, device)
         if channels_last:
@@ -228,17 +223,29 @@ def fast_path_rates(
         if fused:  # Adam reads these at every step; "plain" keeps torch's default for the device
             for group in (g for opt in (trainer.opt_d, trainer.opt_g) for g in opt.param_groups):
                 group.update(fused=True, foreach=False)
-    for run in runs.values():
+    rates = _alternating_rates(runs, config, device, steps, rounds)
+    return [{"device": _device_name(device), "batch_size": config.batch_size,
+             "steps_per_round": steps, "rounds": rounds, "fast_path": name,
+             "images_per_s": round(rate, 1), "vs_plain": round(rate / rates["plain"], 3)}
+            for name, rate in rates.items()]  # fmt: skip
+
+
+def _alternating_rates(
+    runs: dict[str, Callable[[], None]],
+    config: RunConfig,
+    device: torch.device,
+    steps: int,
+    rounds: int,
+) -> dict[str, float]:
+    """Images/s of each training step function: one warm-up, then rounds of `steps` steps taken
+    in turn, so that machine noise falls on all alike; the median round counts."""
+    for run in runs.values():  # warm-up: allocator, kernels, first-call costs
         _timed(run, 2, device)
     seconds: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
         for name, run in runs.items():
             seconds[name].append(_timed(run, steps, device))
-    rates = {name: steps * config.batch_size / statistics.median(s) for name, s in seconds.items()}
-    return [{"device": _device_name(device), "batch_size": config.batch_size,
-             "steps_per_round": steps, "rounds": rounds, "fast_path": name,
-             "images_per_s": round(rate, 1), "vs_plain": round(rate / rates["plain"], 3)}
-            for name, rate in rates.items()]  # fmt: skip
+    return {name: steps * config.batch_size / statistics.median(s) for name, s in seconds.items()}
 
 
 def _suite(
@@ -257,13 +264,10 @@ def time_to_accuracy(
 
     Wall time counts training steps only (not the evaluations); stops at config.steps.
     """
-    trainer = Trainer.create(config, data.image_shape, data.n_classes, device)
-    batches = Batches(data, config, trainer.rng)
+    trainer, next_step = _suite(config, data, device)
     train_s, history, reached = 0.0, [], False
     for step in range(1, config.steps + 1):
-        train_s += _timed(
-            lambda s=step: trainer.step(batches.real(s - 1), batches.labelled()), 1, device
-        )
+        train_s += _timed(next_step, 1, device)
         if step % eval_every == 0 or step == config.steps:
             acc = eval_scores(trainer, data, None)["eval_cat_acc"]
             history.append({"step": step, "cat_acc": round(acc, 4), "train_s": round(train_s, 1)})

@@ -38,6 +38,7 @@ METRICS: dict[str, str] = {
     "wall_time_s": "min",
     "images_per_s": "max",
 }
+ALPHA = 0.05  # significance level: verdicts, bold effects, axes with too few pairs
 # Config fields that never make a variant: the seed and where/how a run is kept and logged.
 NOT_AXES = (RESUMABLE_FIELDS - {"steps"}) | {"seed", "run_dir", "data_dir"}
 
@@ -190,12 +191,12 @@ def format_effects(effects: pd.DataFrame, style: str = "md") -> pd.DataFrame:
             "verdict": [verdict(r.metric, r.mean, r.p_value) for r in effects.itertuples()],
         }
     )
-    significant = effects["p_value"] < 0.05
+    significant = effects["p_value"] < ALPHA
     cells.loc[significant, "verdict"] = [_bold(v, style) for v in cells.loc[significant, "verdict"]]
     return cells
 
 
-def too_few_pairs(effects: pd.DataFrame, alpha: float = 0.05) -> dict[str, int]:
+def too_few_pairs(effects: pd.DataFrame, alpha: float = ALPHA) -> dict[str, int]:
     """Axes (with their most pairs) where no effect can reach p < alpha whatever its size.
 
     With n pairs the smallest two-sided sign-flip p-value is 2 / 2**n (all signs agree).
@@ -204,7 +205,7 @@ def too_few_pairs(effects: pd.DataFrame, alpha: float = 0.05) -> dict[str, int]:
     return {str(axis): int(n) for axis, n in most.items() if 2.0 / 2.0**n >= alpha}
 
 
-def verdict(metric: str, mean: float, p_value: float, alpha: float = 0.05) -> str:
+def verdict(metric: str, mean: float, p_value: float, alpha: float = ALPHA) -> str:
     """'better', 'worse' (for the level, by the metric's direction) or 'not significant'."""
     if not p_value < alpha:
         return "not significant"
@@ -276,12 +277,12 @@ def write_report(runs: Runs, out: Path, title: str, fail_below: float = 0.9) -> 
         "",
     ]
     lines += [effects_md, ""]
-    capped = too_few_pairs(effects) if len(effects) else {}
+    capped = too_few_pairs(effects)
     if capped:
         listed = ", ".join(f"{axis} (at most {n} pairs)" for axis, n in capped.items())
         lines += [
             f"Too few pairs to test: {listed}. With n pairs the smallest two-sided sign-flip "
-            "p-value is 2/2^n, so these effects cannot reach p < 0.05 whatever their size; "
+            f"p-value is 2/2^n, so these effects cannot reach p < {ALPHA} whatever their size; "
             "read them by their CIs (a CI that excludes 0 with p = 2/2^n: every pair agrees).",
             "",
         ]
