@@ -69,6 +69,8 @@ def _cmd_sweep_run(args: argparse.Namespace) -> int:
         tracker=args.tracker,
         wandb_mode=args.wandb_mode,
         seed=args.seed,
+        data_dir=args.data_dir,
+        on_finish=args.on_finish,
     )
     counts = {
         status: sum(o.status == status for o in outcomes)
@@ -110,6 +112,17 @@ def _add_sweep_parser(commands: argparse._SubParsersAction) -> None:
     )
     run.add_argument(
         "--seed", type=int, default=0, help="seed of a random sweep's draws (default: 0)"
+    )
+    run.add_argument(
+        "--data-dir",
+        default=None,
+        help="dataset root for every run (default: the sweep's data_dir)",
+    )
+    run.add_argument(
+        "--on-finish",
+        metavar="CMD",
+        default=None,
+        help="shell command run after each finished run, with RUN_DIR set (e.g. a git commit)",
     )
     run.set_defaults(handler=_cmd_sweep_run)
     create = actions.add_parser("create", help="register the sweep with W&B and print its id")

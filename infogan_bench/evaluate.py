@@ -21,7 +21,7 @@ from infogan_bench.features import (
 )
 from infogan_bench.losses import Latent, sample_latent, split_q
 from infogan_bench.metrics.artifacts import checkerboard_score
-from infogan_bench.metrics.clustering import clustering_scores
+from infogan_bench.metrics.clustering import clustering_scores, failure_diagnosis
 from infogan_bench.metrics.codes import cat_consistency, cont_r2, mi_lower_bound
 from infogan_bench.metrics.fid import frechet_distance, kernel_distance
 from infogan_bench.metrics.thickness import stroke_thickness
@@ -64,13 +64,20 @@ def categorical_scores(
     labels: torch.Tensor,
     config: RunConfig,
     n_classes: int,
-) -> dict[str, float]:
-    """cat_acc, purity, nmi, ari of Q's categories on (images, labels); {} without a scored code."""
+    diagnose: bool = False,
+) -> dict[str, Any]:
+    """cat_acc, purity, nmi, ari of Q's categories on (images, labels); {} without a scored code.
+
+    diagnose: also the failure diagnosis (which classes share a category, which are split).
+    """
     code = scored_code(config, n_classes)
     if code is None:
         return {}
     clusters = predict_categories(discriminator, images, config, code)
-    return clustering_scores(labels.cpu().numpy(), clusters)
+    scores: dict[str, Any] = clustering_scores(labels.cpu().numpy(), clusters)
+    if diagnose:
+        scores["cat_diagnosis"] = failure_diagnosis(labels.cpu().numpy(), clusters)
+    return scores
 
 
 def evaluate_run_dir(
@@ -116,7 +123,7 @@ def score_model(
     """The full protocol: Q's categories on the test split, and (n_samples > 0) generated samples."""
     scores: dict[str, Any] = {
         **categorical_scores(
-            discriminator, data.test_images, data.test_labels, config, data.n_classes
+            discriminator, data.test_images, data.test_labels, config, data.n_classes, diagnose=True
         ),
         "n_test": len(data.test_images),
     }

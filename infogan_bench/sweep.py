@@ -132,8 +132,15 @@ def run_sweep(
     tracker: str = "wandb",
     wandb_mode: str = "offline",
     seed: int = 0,
+    data_dir: str | None = None,
+    on_finish: str | None = None,
 ) -> list[Outcome]:
-    """Run every config of the sweep into out/NAME; finished runs are skipped, others (re)run."""
+    """Run every config of the sweep into out/NAME; finished runs are skipped, others (re)run.
+
+    data_dir: overrides every run's data_dir (where this machine keeps the datasets).
+    on_finish: a shell command run after each run that finishes, with RUN_DIR set to its dir
+    (e.g. a `git add "$RUN_DIR" && git commit` that keeps a long campaign in git run by run).
+    """
     sweep = load_sweep(path)
     configs = expand(sweep, seed=seed)
     swept = sorted(k for k, spec in sweep["parameters"].items() if len(spec.get("values", [])) > 1)
@@ -151,6 +158,7 @@ def run_sweep(
         args = [f"--{k}={v}" for k, v in params.items()]
         args += [f"--run-dir={run.path}", f"--resume={run.holds_run()}", f"--tracker={tracker}"]
         args += [f"--wandb-mode={wandb_mode}", "--progress=false"]
+        args += [f"--data-dir={data_dir}"] if data_dir else []
         run.path.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", threads)}
         with open(run.path / "train.log", "a") as log:
@@ -167,6 +175,12 @@ def run_sweep(
                 {"status": status, "reason": f"train exited early; see {run.path}/train.log"}
             )
         print(f"[{name}] {status}", flush=True)
+        if status == "finished" and on_finish:
+            hook = subprocess.run(
+                on_finish, shell=True, env={**os.environ, "RUN_DIR": str(run.path)}
+            )
+            if hook.returncode != 0:
+                print(f"[{name}] --on-finish exited {hook.returncode}", file=sys.stderr, flush=True)
         return Outcome(name, status)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from infogan_bench.metrics.clustering import clustering_scores, matched_accuracy, purity
+from infogan_bench.metrics.clustering import (
+    clustering_scores,
+    failure_diagnosis,
+    matched_accuracy,
+    purity,
+)
 
 
 def test_permuted_labels_score_exactly_one():
@@ -40,3 +45,19 @@ def test_fewer_clusters_than_labels_counts_unmatched_as_wrong():
 def test_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="equal-length"):
         clustering_scores(np.array([0, 1]), np.array([0]))
+
+
+def test_failure_diagnosis_names_merged_and_split_classes():
+    # class 4 and 9 both land in category 7; class 1 is split half/half over categories 2 and 5
+    labels = np.array([4] * 10 + [9] * 10 + [1] * 10 + [0] * 10)
+    clusters = np.array([7] * 10 + [7] * 9 + [3] + [2] * 5 + [5] * 5 + [0] * 10)
+    assert failure_diagnosis(labels, clusters) == (
+        "4+9 merged in category 7; 1 split over categories 2, 5"
+    )
+
+
+def test_failure_diagnosis_is_empty_for_a_clean_permutation():
+    labels = np.repeat(np.arange(10), 20)
+    clusters = (labels + 3) % 10
+    clusters[:3] = 9  # a few strays stay below the share
+    assert failure_diagnosis(labels, clusters) == ""
