@@ -29,10 +29,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from infogan_bench import losses
 from infogan_bench.config import RunConfig
-from infogan_bench.data import Data
-from infogan_bench.evaluate import score_model
+from infogan_bench.data import Batches, Data
+from infogan_bench.evaluate import eval_scores, score_model
 from infogan_bench.models import build_models
-from infogan_bench.train import Batches, eval_scores
 from infogan_bench.trainer import Trainer
 
 
@@ -269,7 +268,9 @@ def time_to_accuracy(
     for step in range(1, config.steps + 1):
         train_s += _timed(next_step, 1, device)
         if step % eval_every == 0 or step == config.steps:
-            acc = eval_scores(trainer, data, None)["eval_cat_acc"]
+            acc = eval_scores(trainer.generator, trainer.discriminator, config, data, None)[
+                "eval_cat_acc"
+            ]
             history.append({"step": step, "cat_acc": round(acc, 4), "train_s": round(train_s, 1)})
             print(f"step {step}: cat_acc {acc:.4f} after {train_s:.0f} s of training", flush=True)
             if acc >= target:

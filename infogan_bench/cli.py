@@ -9,23 +9,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from infogan_bench.config import (
-    ConfigError,
     RunConfig,
     field_choices,
     field_type,
     from_dict,
     load_yaml,
 )
-from infogan_bench.data import DatasetError
-from infogan_bench.features import FeatureError
-from infogan_bench.rundir import CheckpointError
-from infogan_bench.sweep import SweepError
-from infogan_bench.train import NonFiniteLossError
+from infogan_bench.errors import InfoganBenchError, NonFiniteLossError
 
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
@@ -194,17 +190,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     from infogan_bench import report, results  # pandas and matplotlib: only for this command
 
-    try:
-        runs = (
-            results.load_wandb(args.wandb, args.sweep)
-            if args.wandb
-            else results.load_run_dirs(args.runs)
-        )
-        out = Path(args.out) / args.name
-        print(report.write_report(runs, out, args.title or args.name, args.fail_below))
-    except results.ReportError as err:
-        print(f"infogan-bench: error: {err}", file=sys.stderr)
-        return 2
+    runs = (
+        results.load_wandb(args.wandb, args.sweep)
+        if args.wandb
+        else results.load_run_dirs(args.runs)
+    )
+    out = Path(args.out) / args.name
+    print(report.write_report(runs, out, args.title or args.name, args.fail_below))
     print(f"\nwritten to {out}/ (report.md, variants.*, effects.*, *.png)", file=sys.stderr)
     return 0
 
@@ -338,15 +330,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except (ConfigError, DatasetError, CheckpointError, SweepError, FeatureError) as err:
-        print(f"infogan-bench: error: {err}", file=sys.stderr)
-        return 2
     except NonFiniteLossError as err:
         print(f"infogan-bench: training failed: {err}", file=sys.stderr)
-        return 1
+        return err.exit_code
+    except InfoganBenchError as err:  # every error a user can cause: one line, what to do
+        print(f"infogan-bench: error: {err}", file=sys.stderr)
+        return err.exit_code
     except KeyboardInterrupt:
         print("infogan-bench: interrupted; rerun with --resume true to continue", file=sys.stderr)
         return 130
+    except Exception as err:
+        if os.environ.get("INFOGAN_BENCH_DEBUG"):
+            raise
+        first = str(err).splitlines()[0] if str(err) else ""
+        print(
+            f"infogan-bench: unexpected {type(err).__name__}: {first} (results so far are kept; "
+            "set INFOGAN_BENCH_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ with ``_`` -> ``-`` (``batch_size`` -> ``--batch-size``).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 import typing
 from dataclasses import dataclass, field
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+
+from infogan_bench.errors import ConfigError
 
 Dataset = Literal["digits", "mnist", "fashion-mnist", "cifar10"]
 GeneratorKind = Literal["transpose", "upsample"]
@@ -26,28 +30,20 @@ Device = Literal["auto", "cpu", "cuda"]
 TrackerKind = Literal["wandb", "none"]
 WandbMode = Literal["auto", "online", "offline", "disabled"]
 
-# Fields that may differ between a run and its resume: they change how long or how often,
-# never what a step computes.
-RESUMABLE_FIELDS = frozenset(
-    ["steps", "resume", "device", "progress", "log_every", "eval_every", "checkpoint_every"]
-    + [
-        "snapshot_every",
-        "tracker",
-        "wandb_mode",
-        "wandb_project",
-        "wandb_entity",
-        "wandb_group",
-        "tags",
-    ]
-)
+# The role of each field (its `role` metadata), the one place the others are derived from:
+#   recipe       what training computes and how it is scored: the W&B group, the report's axes;
+#                a resume must keep it
+#   length       `steps`: part of the recipe, but a resume may extend it
+#   seed         `seed`: a resume must keep it; seeds of one recipe form its group
+#   bookkeeping  where data is read and how a run is logged, tracked and checkpointed
+#   runner       set by the sweep runner or agent per run (run_dir, resume), never swept
+ROLES = ("recipe", "length", "seed", "bookkeeping", "runner")
+GROUP_MAX_CHARS = 120  # W&B caps a group name at 128 characters
 
 
-class ConfigError(ValueError):
-    """A bad config value; the message is one line naming the field and what is allowed."""
-
-
-def _doc(text: str, **extra: Any) -> dict[str, Any]:
-    return {"help": text, **extra}
+def _doc(text: str, role: str = "recipe", **extra: Any) -> dict[str, Any]:
+    assert role in ROLES, role
+    return {"help": text, "role": role, **extra}
 
 
 @dataclass
@@ -57,7 +53,8 @@ class RunConfig:
     # data
     dataset: Dataset = field(default="digits", metadata=_doc("dataset to train on"))
     data_dir: str = field(
-        default="data", metadata=_doc("root folder in torchvision's layout (MNIST/raw/...)")
+        default="data",
+        metadata=_doc("root folder in torchvision's layout (MNIST/raw/...)", role="bookkeeping"),
     )
     # the four axes
     generator: GeneratorKind = field(
@@ -140,24 +137,35 @@ class RunConfig:
     beta2: float = field(default=0.999, metadata=_doc("Adam beta2", lo=0.0, hi=1.0))
     batch_size: int = field(default=64, metadata=_doc("images per step", lo=1))
     steps: int = field(
-        default=2000, metadata=_doc("training steps (one D and one G update each)", lo=1)
+        default=2000,
+        metadata=_doc("training steps (one D and one G update each)", lo=1, role="length"),
     )
     seed: int = field(
-        default=0, metadata=_doc("seed of weights, latents, shuffling, label subset", lo=0)
+        default=0,
+        metadata=_doc("seed of weights, latents, shuffling, label subset", lo=0, role="seed"),
     )
     # run management
-    device: Device = field(default="auto", metadata=_doc("'auto' takes cuda when available"))
-    run_dir: str = field(
-        default="runs/default", metadata=_doc("where config, metrics, checkpoints go")
+    device: Device = field(
+        default="auto", metadata=_doc("'auto' takes cuda when available", role="bookkeeping")
     )
-    resume: bool = field(default=False, metadata=_doc("continue the run in run_dir from last.pt"))
-    log_every: int = field(default=50, metadata=_doc("steps between metrics.jsonl lines", lo=1))
+    run_dir: str = field(
+        default="runs/default",
+        metadata=_doc("where config, metrics, checkpoints go", role="runner"),
+    )
+    resume: bool = field(
+        default=False, metadata=_doc("continue the run in run_dir from last.pt", role="runner")
+    )
+    log_every: int = field(
+        default=50, metadata=_doc("steps between metrics.jsonl lines", lo=1, role="bookkeeping")
+    )
     eval_every: int = field(
         default=500,
-        metadata=_doc("steps between cat_acc on a test subset; 0 = only at the end", lo=0),
+        metadata=_doc(
+            "steps between cat_acc on a test subset; 0 = only at the end", lo=0, role="bookkeeping"
+        ),
     )
     checkpoint_every: int = field(
-        default=500, metadata=_doc("steps between writes of last.pt", lo=1)
+        default=500, metadata=_doc("steps between writes of last.pt", lo=1, role="bookkeeping")
     )
     score_samples: int = field(
         default=10000,
@@ -166,25 +174,40 @@ class RunConfig:
         ),
     )
     snapshot_every: int = field(
-        default=0, metadata=_doc("steps between kept copies checkpoints/step_N.pt; 0 = none", lo=0)
+        default=0,
+        metadata=_doc(
+            "steps between kept copies checkpoints/step_N.pt; 0 = none", lo=0, role="bookkeeping"
+        ),
     )
-    progress: bool = field(default=True, metadata=_doc("show a progress bar"))
+    progress: bool = field(default=True, metadata=_doc("show a progress bar", role="bookkeeping"))
     # tracking
     tracker: TrackerKind = field(
-        default="wandb", metadata=_doc("log to Weights & Biases, or only to the run dir")
+        default="wandb",
+        metadata=_doc("log to Weights & Biases, or only to the run dir", role="bookkeeping"),
     )
     wandb_mode: WandbMode = field(
-        default="auto", metadata=_doc("W&B mode; 'auto' reads WANDB_MODE, else online")
+        default="auto",
+        metadata=_doc("W&B mode; 'auto' reads WANDB_MODE, else online", role="bookkeeping"),
     )
-    wandb_project: str = field(default="infogan-bench", metadata=_doc("W&B project"))
+    wandb_project: str = field(
+        default="infogan-bench", metadata=_doc("W&B project", role="bookkeeping")
+    )
     wandb_entity: str = field(
-        default="", metadata=_doc("W&B entity (user or team); '' = your default")
+        default="",
+        metadata=_doc("W&B entity (user or team); '' = your default", role="bookkeeping"),
     )
     wandb_group: str = field(
         default="",
-        metadata=_doc("W&B group; '' = the variant (dataset and the four axes), seeds together"),
+        metadata=_doc(
+            "W&B group; '' = the variant (the recipe's non-default fields), seeds together",
+            role="bookkeeping",
+        ),
     )
-    tags: str = field(default="", metadata=_doc("comma-separated W&B tags"))
+    upload_checkpoints: bool = field(
+        default=True,
+        metadata=_doc("log last.pt and best.pt to W&B as a model Artifact", role="bookkeeping"),
+    )
+    tags: str = field(default="", metadata=_doc("comma-separated W&B tags", role="bookkeeping"))
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -203,19 +226,38 @@ class RunConfig:
 
     @property
     def variant(self) -> str:
-        """Name of the variant: dataset and the four axes, without the seed."""
-        return (
-            f"{self.dataset}-{self.generator}-{self.d_norm}-{self.q_cont_loss}"
-            f"-sup{self.supervised_fraction:g}"
-        )
+        """The recipe without the seed, as a name: its non-default fields as key=value pairs,
+        e.g. 'dataset=mnist-d_norm=spectral' ('default' for none); past GROUP_MAX_CHARS, a
+        prefix of that and a stable hash of the whole recipe. Seeds of one recipe share it."""
+        recipe, defaults = self.fields_with_role("recipe", "length"), RunConfig().to_dict()
+        pairs = [f"{k}={v}" for k, v in recipe.items() if v != defaults[k]]
+        text = "-".join(pairs) or "default"
+        if len(text) <= GROUP_MAX_CHARS:
+            return text
+        digest = hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:10]
+        return f"{text[: GROUP_MAX_CHARS - 11]}-{digest}"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def fields_with_role(self, *roles: str) -> dict[str, Any]:
+        """This config's values of the fields whose role is one of `roles`, in field order."""
+        return {name: getattr(self, name) for name in names_with_role(*roles)}
+
     def recipe_differences(self, other: RunConfig) -> list[str]:
-        """Fields that differ and would change what training computes."""
-        mine, theirs = self.to_dict(), other.to_dict()
-        return [k for k in mine if k not in RESUMABLE_FIELDS and mine[k] != theirs[k]]
+        """Fields that differ and that a resume must keep (recipe and seed; steps may grow)."""
+        mine, theirs = (
+            self.fields_with_role("recipe", "seed"),
+            other.fields_with_role("recipe", "seed"),
+        )
+        return [k for k in mine if mine[k] != theirs[k]]
+
+
+def names_with_role(*roles: str) -> list[str]:
+    """Names of the RunConfig fields whose role is one of `roles`, in field order."""
+    unknown = set(roles) - set(ROLES)
+    assert not unknown, unknown
+    return [f.name for f in dataclasses.fields(RunConfig) if f.metadata["role"] in roles]
 
 
 def _parse_cat_codes(text: str) -> list[int]:

@@ -8,6 +8,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from infogan_bench.config import RunConfig
+from infogan_bench.errors import DatasetError
+
 # Files torchvision expects under DATA_DIR, per dataset, for the offline error message.
 _EXPECTED_FILES = {
     "mnist": "MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte",
@@ -15,10 +18,6 @@ _EXPECTED_FILES = {
     "cifar10": "cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta}",
 }
 DIGITS_TEST_FRACTION = 0.25
-
-
-class DatasetError(RuntimeError):
-    """A dataset that cannot be loaded; the message says where to put which files."""
 
 
 @dataclass
@@ -73,14 +72,20 @@ def _load_torchvision(name: str, root: Path, train: bool) -> tuple[torch.Tensor,
     cls = {"mnist": tvd.MNIST, "fashion-mnist": tvd.FashionMNIST, "cifar10": tvd.CIFAR10}[name]
     try:
         dataset = cls(root=str(root), train=train, download=False)
-    except RuntimeError:
+    except (RuntimeError, ValueError, OSError, IndexError) as err:
+        if "not found" not in str(err):  # the files are there but cannot be parsed
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise DatasetError(
+                f"{name} files in {root} cannot be read ({reason}); they look corrupt: replace "
+                f"{root}/{_EXPECTED_FILES[name]} with good copies"
+            ) from None
         try:
             dataset = cls(root=str(root), train=train, download=True)
         except Exception as err:  # no network, or a broken download
             raise DatasetError(
-                f"{name} not found in {root} and could not be downloaded ({type(err).__name__}); "
-                f"put its files at {root}/{_EXPECTED_FILES[name]} (torchvision's layout) "
-                "or pass --data-dir"
+                f"{name} missing or corrupt in {root} and could not be downloaded "
+                f"({type(err).__name__}); put its files at {root}/{_EXPECTED_FILES[name]} "
+                "(torchvision's layout) or pass --data-dir"
             ) from None
     images = torch.as_tensor(dataset.data)
     if images.ndim == 3:  # MNIST-like (N, 28, 28)
@@ -103,3 +108,38 @@ def labelled_subset(
         idx = torch.nonzero(labels_cpu == cls).flatten()
         chosen.append(idx[torch.randperm(len(idx), generator=gen)[:per_class]])
     return torch.cat(chosen).sort().values.to(labels.device)
+
+
+class Batches:
+    """Real training batches, shuffled per epoch, and labelled batches for supervision."""
+
+    def __init__(self, data: Data, config: RunConfig, rng: torch.Generator) -> None:
+        self.images, self.labels = data.train_images, data.train_labels
+        self.batch_size, self.seed, self.rng = config.batch_size, config.seed, rng
+        self.steps_per_epoch = len(self.images) // config.batch_size
+        self.epoch, self.order = -1, self.labels.new_empty(0)
+        self.labelled_idx = None
+        if config.supervised_fraction > 0:
+            self.labelled_idx = labelled_subset(
+                self.labels, config.supervised_fraction, data.n_classes, config.seed
+            )
+
+    def real(self, step: int) -> torch.Tensor:
+        """Batch of step `step` (B, C, H, W): a pure function of (seed, step), so resume needs no state."""
+        epoch, position = divmod(step, self.steps_per_epoch)
+        if epoch != self.epoch:
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self.epoch = epoch
+            self.order = torch.randperm(len(self.images), generator=gen).to(self.images.device)
+        return self.images[
+            self.order[position * self.batch_size : (position + 1) * self.batch_size]
+        ]
+
+    def labelled(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(images, labels) drawn with replacement from the labelled subset; None without one."""
+        if self.labelled_idx is None:
+            return None
+        n = len(self.labelled_idx)
+        pick = torch.randint(n, (self.batch_size,), generator=self.rng, device=self.rng.device)
+        idx = self.labelled_idx[pick]
+        return self.images[idx], self.labels[idx]

@@ -11,6 +11,7 @@ import torch
 
 from infogan_bench.config import RunConfig
 from infogan_bench.data import Data
+from infogan_bench.errors import ScoringError
 from infogan_bench.features import (
     DomainClassifier,
     batched,
@@ -27,8 +28,10 @@ from infogan_bench.metrics.fid import frechet_distance, kernel_distance
 from infogan_bench.metrics.thickness import stroke_thickness
 from infogan_bench.models import Discriminator, Generator
 from infogan_bench.rundir import RunDir
+from infogan_bench.tracking import write_back_scores
 
 SCORE_SEED = 2016  # latents of the scoring samples: the same for every run
+EVAL_SUBSET = 2000  # test images (and generated images) scored at each eval_every step
 
 
 def scored_code(config: RunConfig, n_classes: int) -> int | None:
@@ -80,6 +83,54 @@ def categorical_scores(
     return scores
 
 
+def eval_scores(
+    generator: Generator,
+    discriminator: Discriminator,
+    config: RunConfig,
+    data: Data,
+    reference: tuple[DomainClassifier, torch.Tensor] | None,
+) -> dict[str, float]:
+    """Scores on a fixed subset during training: cat_acc on test images, FID on generated ones.
+
+    reference: the domain classifier and its features of the test split (None: cat_acc only).
+    """
+    subset = slice(0, EVAL_SUBSET)
+    scores = categorical_scores(
+        discriminator, data.test_images[subset], data.test_labels[subset], config, data.n_classes
+    )
+    if reference is not None:
+        classifier, real_features = reference
+        generated = generated_scores(
+            generator,
+            discriminator,
+            config,
+            data,
+            classifier,
+            EVAL_SUBSET,
+            real_features=real_features,
+        )
+        scores.update(
+            {k: generated[k] for k in ("fid_domain", "cat_consistency") if k in generated}
+        )
+    return {f"eval_{k}": v for k, v in scores.items()}
+
+
+def require_finite(models: dict[str, torch.nn.Module]) -> None:
+    """Raise ScoringError naming the first model with a NaN or infinite parameter or buffer."""
+    for name, model in models.items():
+        bad = [
+            k
+            for k, t in model.state_dict().items()
+            if t.is_floating_point() and not torch.isfinite(t).all()
+        ]
+        if bad:
+            raise ScoringError(
+                f"the {name} has non-finite weights ({bad[0]}): the model diverged and cannot be "
+                "scored; score an earlier checkpoint (--checkpoint best) or retrain with lower "
+                "learning rates"
+            )
+
+
 def evaluate_run_dir(
     run_dir: str | Path,
     checkpoint: str = "last",
@@ -98,6 +149,7 @@ def evaluate_run_dir(
     data = load_dataset(config.dataset, data_dir or config.data_dir, device)
     trainer = Trainer.create(config, data.image_shape, data.n_classes, device)
     step = trainer.load_state_dict(run.load_checkpoint(checkpoint, device))
+    require_finite({"generator": trainer.generator, "discriminator": trainer.discriminator})
     n = config.score_samples if n_samples is None else n_samples
     extractor = inception_extractor(inception_weights) if features == "inception" else None
     scores = {
@@ -110,6 +162,7 @@ def evaluate_run_dir(
     (run.path / f"eval_{checkpoint}.json").write_text(
         json.dumps(scores, indent=2, sort_keys=True) + "\n"
     )
+    write_back_scores(config, run.path, scores, prefix=checkpoint)
     return scores
 
 
@@ -179,6 +232,10 @@ def generated_scores(
     was_training = discriminator.training
     discriminator.eval()
     latent, fake = scoring_fakes(generator, config, n_samples, data.test_images.device, seed)
+    if not torch.isfinite(fake).all():
+        raise ScoringError(
+            "generated images are not finite: the model diverged and cannot be scored"
+        )
     if real_features is None:
         real_features = classifier.features(data.test_images)
     fake_features = classifier.features(fake)

@@ -18,6 +18,7 @@ from torch import nn
 from tqdm import tqdm
 
 from infogan_bench.data import Data
+from infogan_bench.errors import FeatureError
 from infogan_bench.metrics.fid import frechet_distance
 
 # Adam with a one-cycle schedule peaking at max_lr; MNIST: 99.2 % test accuracy in ~95 s on 2 CPU cores
@@ -140,10 +141,6 @@ def _train(model: DomainClassifier, data: Data, progress: bool) -> None:
         optimizer.step()
         schedule.step()
     model.eval()
-
-
-class FeatureError(RuntimeError):
-    """A feature space that cannot be built here; the message says how to provide it."""
 
 
 INCEPTION_HELP = (

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from infogan_bench.config import RESUMABLE_FIELDS, RunConfig
+from infogan_bench.config import RunConfig, names_with_role
 from infogan_bench.plots import plot_curves, plot_metrics, plot_sample_grids
 from infogan_bench.results import UNFINISHED, Runs
 from infogan_bench.stats import bootstrap_ci, paired_effect
@@ -39,13 +39,11 @@ METRICS: dict[str, str] = {
     "images_per_s": "max",
 }
 ALPHA = 0.05  # significance level: verdicts, bold effects, axes with too few pairs
-# Config fields that never make a variant: the seed and where/how a run is kept and logged.
-NOT_AXES = (RESUMABLE_FIELDS - {"steps"}) | {"seed", "run_dir", "data_dir"}
 
 
 def variant_axes(frame: pd.DataFrame) -> list[str]:
     """Config fields that take more than one value among the runs (the report's axes)."""
-    fields = [f.name for f in dataclasses.fields(RunConfig) if f.name not in NOT_AXES]
+    fields = names_with_role("recipe", "length")  # the same rule as the W&B group
     return [name for name in fields if name in frame and frame[name].nunique(dropna=False) > 1]
 
 

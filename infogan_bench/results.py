@@ -15,14 +15,11 @@ from typing import Any
 import pandas as pd
 
 from infogan_bench.config import RunConfig
+from infogan_bench.errors import ReportError
 from infogan_bench.rundir import RunDir
 
 CURVE_METRICS = ("eval_cat_acc", "eval_fid_domain")
 UNFINISHED = "unfinished"  # running, killed, or never started
-
-
-class ReportError(Exception):
-    """A report that cannot be made (no runs found, ...): one line for the user."""
 
 
 @dataclass

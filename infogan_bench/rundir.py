@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pickle
+import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from infogan_bench.config import ConfigError, RunConfig, from_dict, load_yaml, save_yaml
+from infogan_bench.errors import CheckpointError, RunDirBusyError
 
 CHECKPOINT_FORMAT = 1
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that is missing, corrupt, or from another run; the message is one line."""
 
 
 class RunDir:
@@ -30,6 +31,37 @@ class RunDir:
         self.summary_path = self.path / "summary.json"
         self.checkpoints = self.path / "checkpoints"
         self.samples = self.path / "samples"
+        self.lock_path = self.path / "run.lock"
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold an exclusive OS lock on the run dir while writing it; a second writer is refused.
+
+        fcntl.flock: the kernel drops it when the holder exits, however it dies (SIGKILL too).
+        """
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigError(
+                f"run_dir: {self.path} is a file, not a folder; choose another --run-dir"
+            )
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_path, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                raise RunDirBusyError(
+                    f"run_dir: {self.path} is in use by another process (pid {holder}); "
+                    "wait for it to finish or stop it"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def checkpoint_path(self, name: str = "last") -> Path:
         return self.checkpoints / f"{name}.pt"
@@ -59,9 +91,25 @@ class RunDir:
             f.write(json.dumps(record) + "\n")
 
     def read_metrics(self) -> list[dict[str, Any]]:
+        """The logged records; a torn last line (a write cut by a kill or a full disk) is
+        dropped with a warning, a corrupt line before it is a CheckpointError."""
         if not self.metrics_path.exists():
             return []
-        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line]
+        lines = [line for line in self.metrics_path.read_text().splitlines() if line.strip()]
+        records = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                if number < len(lines):
+                    raise CheckpointError(
+                        f"{self.metrics_path} line {number} is corrupt; fix or delete that line"
+                    ) from None
+                warnings.warn(
+                    f"{self.metrics_path}: dropped a torn last line (a write was cut off)",
+                    stacklevel=2,
+                )
+        return records
 
     def truncate_metrics(self, after_step: int) -> None:
         """Drop lines logged after `after_step` (by a run killed after its last checkpoint)."""
@@ -69,9 +117,11 @@ class RunDir:
         _atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
 
     def read_summary(self) -> dict[str, Any]:
-        if not self.summary_path.exists():
+        """summary.json, or {} when there is none (or it is unreadable, e.g. cut by a full disk)."""
+        try:
+            return json.loads(self.summary_path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
             return {}
-        return json.loads(self.summary_path.read_text())
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         _atomic_write_text(self.summary_path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
@@ -84,9 +134,19 @@ class RunDir:
         torch.save({"format": CHECKPOINT_FORMAT, **state}, tmp)
         os.replace(tmp, path)
 
+    def checkpoint_step(self, name: str = "last") -> int | None:
+        """The step of a checkpoint, or None when there is none."""
+        if not self.checkpoint_path(name).exists():
+            return None
+        return int(self.load_checkpoint(name)["step"])
+
     def load_checkpoint(
         self, name: str = "last", device: torch.device | str = "cpu"
     ) -> dict[str, Any]:
+        if not name or Path(name).name != name or name.startswith("."):
+            raise CheckpointError(
+                f"checkpoint name {name!r}: give a name in {self.checkpoints}, e.g. last or best"
+            )
         path = self.checkpoint_path(name)
         if not path.exists():
             raise CheckpointError(

@@ -25,18 +25,14 @@ from typing import Any
 
 import yaml
 
-from infogan_bench.config import ConfigError, RunConfig, from_dict
+from infogan_bench.config import ConfigError, RunConfig, from_dict, names_with_role
+from infogan_bench.errors import SweepError
 from infogan_bench.rundir import RunDir
 
 SWEEP_KEYS = {
     "program", "command", "method", "metric", "parameters", "name",
     "description", "project", "entity", "early_terminate", "run_cap",
 }  # fmt: skip
-RUNNER_FIELDS = {"run_dir", "resume"}  # set by the runner or the agent, never swept
-
-
-class SweepError(ValueError):
-    """A sweep YAML that cannot run; the message is one line."""
 
 
 def _sweeps_engine() -> Any:
@@ -73,7 +69,7 @@ def load_sweep(path: str | Path) -> dict[str, Any]:
 
 
 def _check_parameters(path: str | Path, parameters: dict[str, Any]) -> None:
-    fields = {f.name for f in dataclasses.fields(RunConfig)} - RUNNER_FIELDS
+    fields = set(names_with_role("recipe", "length", "seed", "bookkeeping"))  # not the runner's
     for name, spec in parameters.items():
         if name not in fields:
             raise SweepError(
@@ -205,8 +201,10 @@ def run_agent(sweep_id: str, count: int | None, project: str | None, entity: str
 
 
 def agent_run_dir(config: RunConfig) -> RunConfig:
-    """Under a W&B agent, give each run its own dir runs/sweeps/SWEEP_ID/RUN_ID (unless set)."""
+    """Under a W&B agent, give each run its own dir runs/sweeps/SWEEP_ID/RUN_ID (unless set);
+    a requeued run (its dir already holds it) resumes there, and so its W&B run."""
     sweep_id, run_id = os.environ.get("WANDB_SWEEP_ID"), os.environ.get("WANDB_RUN_ID")
     if not (sweep_id and run_id) or config.run_dir != RunConfig().run_dir:
         return config
-    return dataclasses.replace(config, run_dir=f"runs/sweeps/{sweep_id}/{run_id}")
+    run_dir = f"runs/sweeps/{sweep_id}/{run_id}"
+    return dataclasses.replace(config, run_dir=run_dir, resume=RunDir(run_dir).holds_run())

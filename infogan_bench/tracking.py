@@ -1,16 +1,19 @@
 """Experiment trackers: the Tracker protocol, NullTracker, and WandbTracker (the only wandb import).
 
 The run dir (metrics.jsonl, summary.json) is always written by the train loop and is the source
-of truth; a tracker mirrors it. W&B's mode comes from --wandb-mode, else WANDB_MODE, else online.
+of truth; a tracker mirrors it. W&B's mode comes from --wandb-mode, else WANDB_MODE, else online when a W&B key is found and
+offline (with a line saying how to sync) when not, so a run never waits at W&B's login prompt.
 """
 
 from __future__ import annotations
 
+import netrc
 import os
 import sys
 import uuid
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlparse
 
 from infogan_bench.config import RunConfig
 
@@ -36,8 +39,11 @@ class Tracker(Protocol):
     def log_images(self, paths: list[Path], step: int) -> None:
         """Record sample grids (PNG files)."""
 
-    def finish(self, summary: dict[str, Any]) -> None:
-        """Record the final summary and close the run."""
+    def log_checkpoints(self, folder: Path) -> None:
+        """Keep the run's last and best checkpoints (last.pt, best.pt in `folder`)."""
+
+    def finish(self, summary: dict[str, Any], preempted: bool = False) -> None:
+        """Record the final summary and close the run; preempted: stopped by a signal, to resume."""
 
 
 class NullTracker:
@@ -49,29 +55,54 @@ class NullTracker:
     def log_images(self, paths: list[Path], step: int) -> None:
         pass
 
-    def finish(self, summary: dict[str, Any]) -> None:
+    def log_checkpoints(self, folder: Path) -> None:
+        pass
+
+    def finish(self, summary: dict[str, Any], preempted: bool = False) -> None:
         pass
 
 
+def has_wandb_key() -> bool:
+    """A W&B API key in WANDB_API_KEY or in ~/.netrc (where `wandb login` keeps it)."""
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
+    try:
+        return netrc.netrc(os.environ.get("NETRC")).authenticators(host or "") is not None
+    except (FileNotFoundError, netrc.NetrcParseError, OSError):
+        return False
+
+
 def wandb_mode(config: RunConfig) -> str:
+    """--wandb-mode, else WANDB_MODE, else online with a key and offline without: never a prompt."""
     if config.wandb_mode != "auto":
         return config.wandb_mode
-    return os.environ.get("WANDB_MODE", "online")
+    return os.environ.get("WANDB_MODE") or ("online" if has_wandb_key() else "offline")
+
+
+def run_name(config: RunConfig) -> str:
+    """The W&B run name: the variant (the recipe's non-default fields) and the seed."""
+    return f"{config.variant}-seed={config.seed}"
 
 
 class WandbTracker:
-    """One W&B run per run dir, grouped by variant; --resume continues the same W&B run id."""
+    """One W&B run per run dir, grouped by variant; --resume continues the same W&B run id.
+
+    Under a W&B sweep agent the agent's project, entity and run id are used as they are.
+    """
 
     def __init__(self, config: RunConfig, run_dir: Path) -> None:
         import wandb
 
         self.wandb = wandb
         self.run_dir = run_dir
+        self.upload_checkpoints = config.upload_checkpoints
+        under_agent = bool(os.environ.get("WANDB_SWEEP_ID"))
         init_args: dict[str, Any] = dict(
-            project=config.wandb_project,
-            entity=config.wandb_entity or None,
+            project=None if under_agent else config.wandb_project,
+            entity=None if under_agent else config.wandb_entity or None,
             group=config.wandb_group or config.variant,
-            name=f"{config.variant}-seed{config.seed}",
+            name=run_name(config),
             tags=[t.strip() for t in config.tags.split(",") if t.strip()],
             config=config.to_dict(),
             dir=str(run_dir),
@@ -81,6 +112,12 @@ class WandbTracker:
             settings=wandb.Settings(init_timeout=INIT_TIMEOUT_S),
         )
         mode = wandb_mode(config)
+        if config.wandb_mode == "auto" and mode == "offline" and not os.environ.get("WANDB_MODE"):
+            print(
+                f"infogan-bench: no W&B key found; logging offline under {run_dir}/wandb - "
+                f"sync later with: wandb sync {run_dir}/wandb/offline-run-*",
+                file=sys.stderr,
+            )
         try:
             self.run = wandb.init(mode=mode, **init_args)
         except Exception as err:  # no API key, or W&B unreachable: keep training, offline
@@ -101,8 +138,22 @@ class WandbTracker:
     def log_images(self, paths: list[Path], step: int) -> None:
         self.run.log({f"samples/{p.stem}": self.wandb.Image(str(p)) for p in paths}, step=step)
 
-    def finish(self, summary: dict[str, Any]) -> None:
-        self.run.summary.update(summary)
+    def log_checkpoints(self, folder: Path) -> None:
+        """last.pt and best.pt as versions of one model Artifact, aliased `last` and `best`."""
+        if not self.upload_checkpoints:
+            return
+        for name in ("last", "best"):
+            path = folder / f"{name}.pt"
+            if path.exists():
+                artifact = self.wandb.Artifact(f"model-{self.run.id}", type="model")
+                artifact.add_file(str(path), name=path.name)
+                self.run.log_artifact(artifact, aliases=[name])
+
+    def finish(self, summary: dict[str, Any], preempted: bool = False) -> None:
+        if preempted:
+            self.run.mark_preempting()
+        # metrics W&B summarises itself (max of mi_lower_bound, ...) keep that summary
+        self.run.summary.update({k: v for k, v in summary.items() if k not in METRIC_SUMMARIES})
         for pattern in RUN_DIR_FILES:
             if any(self.run_dir.glob(pattern)):
                 self.run.save(
@@ -131,3 +182,26 @@ def wandb_api() -> Any:
     import wandb
 
     return wandb.Api(timeout=30)
+
+
+def write_back_scores(
+    config: RunConfig, run_dir: Path, scores: dict[str, Any], prefix: str
+) -> None:
+    """Add `scores` (as PREFIX/key) to the summary of the run dir's W&B run, if it has one;
+    offline, they go to the run dir's W&B files, which `wandb sync` uploads."""
+    id_path = run_dir / RUN_ID_FILE
+    if config.tracker == "none" or not id_path.exists():
+        return
+    import wandb
+
+    run = wandb.init(
+        project=config.wandb_project,
+        entity=config.wandb_entity or None,
+        id=id_path.read_text().strip(),
+        resume="allow",
+        dir=str(run_dir),
+        mode=wandb_mode(config),
+        settings=wandb.Settings(init_timeout=INIT_TIMEOUT_S),
+    )
+    run.summary.update({f"{prefix}/{k}": v for k, v in scores.items()})
+    run.finish()

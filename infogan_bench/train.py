@@ -2,78 +2,57 @@
 
 infogan-bench train --dataset digits --run-dir runs/digits
 infogan-bench train --dataset mnist --data-dir ../shared/data --steps 5000 --batch-size 128
+
+A run dir's life (summary.json's "status"):
+
+    created -> running -> finished
+                  |  \\-> failed (reason, step): a non-finite loss or weight, an error
+                  \\----> interrupted (signal, step): SIGTERM/SIGINT, after a checkpoint of that step
+    running | failed | interrupted --(--resume true)--> running
+
+While running, the summary is rewritten at every log interval (step, losses, heartbeat time).
+One process at a time holds the run dir's lock.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import torch
 from tqdm import tqdm
 
 from infogan_bench import losses
-from infogan_bench.config import ConfigError, RunConfig, save_yaml
-from infogan_bench.data import Data, labelled_subset, load_dataset
-from infogan_bench.evaluate import categorical_scores, generated_scores, score_model
-from infogan_bench.features import DomainClassifier, load_or_train, real_reference
+from infogan_bench.config import RunConfig, save_yaml
+from infogan_bench.data import Batches, Data, load_dataset
+from infogan_bench.errors import ConfigError, Interrupted, NonFiniteLossError
+from infogan_bench.evaluate import eval_scores, score_model
+from infogan_bench.features import load_or_train, real_reference
 from infogan_bench.metrics.thickness import ThicknessScale
 from infogan_bench.rundir import RunDir
 from infogan_bench.samples import save_sample_grids
 from infogan_bench.tracking import Tracker, make_tracker
 from infogan_bench.trainer import Trainer, resolve_device
 
-EVAL_SUBSET = 2000  # test images scored at each eval_every step (the full split at the end)
-
-
-class NonFiniteLossError(RuntimeError):
-    """A loss became NaN or inf; training stops and the last good checkpoint is kept."""
-
-    def __init__(self, message: str, step: int) -> None:
-        super().__init__(message)
-        self.step = step
-
-
-class Batches:
-    """Real training batches, shuffled per epoch, and labelled batches for supervision."""
-
-    def __init__(self, data: Data, config: RunConfig, rng: torch.Generator) -> None:
-        self.images, self.labels = data.train_images, data.train_labels
-        self.batch_size, self.seed, self.rng = config.batch_size, config.seed, rng
-        self.steps_per_epoch = len(self.images) // config.batch_size
-        self.epoch, self.order = -1, self.labels.new_empty(0)
-        self.labelled_idx = None
-        if config.supervised_fraction > 0:
-            self.labelled_idx = labelled_subset(
-                self.labels, config.supervised_fraction, data.n_classes, config.seed
-            )
-
-    def real(self, step: int) -> torch.Tensor:
-        """Batch of step `step` (B, C, H, W): a pure function of (seed, step), so resume needs no state."""
-        epoch, position = divmod(step, self.steps_per_epoch)
-        if epoch != self.epoch:
-            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self.epoch = epoch
-            self.order = torch.randperm(len(self.images), generator=gen).to(self.images.device)
-        return self.images[
-            self.order[position * self.batch_size : (position + 1) * self.batch_size]
-        ]
-
-    def labelled(self) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """(images, labels) drawn with replacement from the labelled subset; None without one."""
-        if self.labelled_idx is None:
-            return None
-        n = len(self.labelled_idx)
-        pick = torch.randint(n, (self.batch_size,), generator=self.rng, device=self.rng.device)
-        idx = self.labelled_idx[pick]
-        return self.images[idx], self.labels[idx]
+HEARTBEAT_KEYS = ("loss_d", "loss_g", "mi_lower_bound")  # copied into the running summary
 
 
 def train(config: RunConfig, tracker: Tracker | None = None) -> dict[str, Any]:
     """Train one run in config.run_dir; returns the summary also written to summary.json."""
-    device = resolve_device(config.device)
     run = RunDir(config.run_dir)
+    with run.lock():
+        return _train_locked(config, run, tracker)
+
+
+def _train_locked(config: RunConfig, run: RunDir, tracker: Tracker | None) -> dict[str, Any]:
+    device = resolve_device(config.device)
     data = load_dataset(config.dataset, config.data_dir, device)
     if config.batch_size > len(data.train_images):
         raise ConfigError(
@@ -81,31 +60,158 @@ def train(config: RunConfig, tracker: Tracker | None = None) -> dict[str, Any]:
         )
     guidance = ThicknessScale(data.train_images) if config.cont_guidance == "thickness" else None
     trainer = Trainer.create(config, data.image_shape, data.n_classes, device, guidance)
-    start_step = _start_or_resume(run, trainer, config, device)
+    done = _finished_summary(run, config)
+    if done is not None:
+        return done  # resuming a finished run with the same steps changes nothing
+    start_step, elapsed = _start_or_resume(run, trainer, config, device)
     tracker = tracker or make_tracker(config, run.path)
-    run.write_summary({"status": "running", "step": start_step})
-    start_time = time.perf_counter()
-    step = start_step
+    run.write_summary(_running(start_step, {}))
+    clock = _Clock(elapsed)
     try:
-        step = _train_steps(trainer, data, run, tracker, start_step)
+        with _stop_requests() as stop:
+            step = _train_steps(trainer, data, run, tracker, start_step, clock, stop)
+            stop.trained_to = step  # a signal now stops scoring at once; a resume rescores
+            summary = _final_summary(trainer, data, run, tracker, step, clock)
+    except Interrupted as err:
+        summary = {"status": "interrupted", "step": err.step, "signal": signal.Signals(err.signum).name,
+                   "wall_time_s": round(clock.elapsed(), 2)}  # fmt: skip
+        run.write_summary(summary)
+        tracker.finish(summary, preempted=True)
+        raise
     except BaseException as err:
         failed_step = err.step if isinstance(err, NonFiniteLossError) else _last_logged_step(run)
-        reason = (
-            "interrupted" if isinstance(err, KeyboardInterrupt) else str(err) or type(err).__name__
-        )
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         summary = {"status": "failed", "step": failed_step, "reason": reason}
         run.write_summary(summary)
         tracker.finish(summary)
         raise
-    wall = time.perf_counter() - start_time
-    images_seen = (step - start_step) * config.batch_size
+    run.write_summary(summary)
+    tracker.finish(summary)
+    return summary
+
+
+class _Clock:
+    """Training wall time, accumulated over resumes (the part before this process comes in)."""
+
+    def __init__(self, before: float) -> None:
+        self.before, self.start = before, time.perf_counter()
+
+    def elapsed(self) -> float:
+        return self.before + time.perf_counter() - self.start
+
+
+class _StopRequest:
+    signum: int | None = None  # the signal received during training
+    trained_to: int | None = None  # set when training is done (last.pt holds this step)
+
+
+@contextmanager
+def _stop_requests() -> Iterator[_StopRequest]:
+    """SIGTERM/SIGINT ask the loop to stop at the end of the current step (a second one
+    stops at once; after training, the first one does); outside the main thread, signals
+    stay as they are."""
+    request = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+
+    def handle(signum: int, frame: Any) -> None:
+        if request.trained_to is not None:
+            raise Interrupted(signum, request.trained_to)
+        if request.signum is not None:
+            raise KeyboardInterrupt
+        request.signum = signum
+
+    previous = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield request
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _train_steps(
+    trainer: Trainer,
+    data: Data,
+    run: RunDir,
+    tracker: Tracker,
+    start_step: int,
+    clock: _Clock,
+    stop: _StopRequest,
+) -> int:
+    """Steps start_step+1 .. config.steps, logging and checkpointing on the way; returns the last."""
+    config = trainer.config
+    batches = Batches(data, config, trainer.rng)
+    # with scoring on, eval steps also score FID and keep the best checkpoint by it
+    reference = None  # the domain classifier and its features of the test split
+    if config.eval_every > 0 and config.score_samples > 0:
+        classifier, _ = load_or_train(config.dataset, data, progress=config.progress)
+        reference = classifier, real_reference(config.dataset, data, classifier)[0]
+    fids = [r["eval_fid_domain"] for r in run.read_metrics() if "eval_fid_domain" in r]
+    best_fid = min(fids, default=math.inf)
+    good_step = start_step if run.checkpoint_path().exists() else None  # step of last.pt
+    totals: dict[str, torch.Tensor] = {}
+    interval_start, interval_steps = time.perf_counter(), 0
+    bar = tqdm(total=config.steps, initial=start_step, disable=not config.progress, unit="step")
+    with bar:
+        for step in range(start_step + 1, config.steps + 1):
+            step_losses = trainer.step(batches.real(step - 1), batches.labelled())
+            for name, value in step_losses.items():
+                totals[name] = totals.get(name, 0) + value
+            interval_steps += 1
+            bar.update(1)
+            if stop.signum is not None:
+                _require_finite_weights(trainer, step, interval_steps, good_step)
+                run.save_checkpoint(trainer.state_dict(step) | {"elapsed_s": clock.elapsed()})
+                raise Interrupted(stop.signum, step)
+            save_last = step % config.checkpoint_every == 0 or step == config.steps
+            snapshot = config.snapshot_every > 0 and step % config.snapshot_every == 0
+            if not (step % config.log_every == 0 or save_last or snapshot):
+                continue
+            # nothing non-finite is logged, scored or saved: losses, then the updated weights
+            record = _interval_record(totals, interval_steps, step, config, good_step)
+            _require_finite_weights(trainer, step, interval_steps, good_step)
+            record["images_per_s"] = (
+                interval_steps * config.batch_size / (time.perf_counter() - interval_start)
+            )
+            record["lr_d"] = trainer.opt_d.param_groups[0]["lr"]
+            record["lr_g"] = trainer.opt_g.param_groups[0]["lr"]
+            evaluate_now = config.eval_every > 0 and step % config.eval_every == 0
+            if evaluate_now or step == config.steps:
+                G, D = trainer.generator, trainer.discriminator
+                record.update(eval_scores(G, D, config, data, reference))
+            if record.get("eval_fid_domain", math.inf) < best_fid:
+                best_fid = record["eval_fid_domain"]
+                run.save_checkpoint(trainer.state_dict(step), name="best")
+            run.append_metrics(record)
+            tracker.log(record, step)
+            if evaluate_now and step < config.steps:  # train() writes the final grids
+                samples = save_sample_grids(trainer.generator, config, run.samples, trainer.device)
+                tracker.log_images(samples, step)
+            bar.set_postfix({k: f"{record[k]:.3f}" for k in HEARTBEAT_KEYS})
+            totals, interval_start, interval_steps = {}, time.perf_counter(), 0
+            if save_last:
+                run.save_checkpoint(trainer.state_dict(step) | {"elapsed_s": clock.elapsed()})
+                good_step = step
+            if snapshot:
+                run.save_checkpoint(trainer.state_dict(step), name=f"step_{step}")
+            run.write_summary(_running(step, record))
+    return config.steps
+
+
+def _final_summary(
+    trainer: Trainer, data: Data, run: RunDir, tracker: Tracker, step: int, clock: _Clock
+) -> dict[str, Any]:
+    """Sample grids and the full scoring protocol of the final (and the best) checkpoint."""
+    config, device = trainer.config, trainer.device
+    wall = clock.elapsed()
     tracker.log_images(save_sample_grids(trainer.generator, config, run.samples, device), step)
     final = run.read_metrics()[-1]
     summary = {
         "status": "finished",
         "step": step,
         "wall_time_s": round(wall, 2),
-        "images_per_s": round(images_seen / wall, 1) if images_seen else None,
+        "images_per_s": round(step * config.batch_size / wall, 1) if wall > 0 else None,
         **{k: v for k, v in final.items() if k.startswith(("loss_", "d_", "mi_"))},
         "mi_max": losses.code_entropy(config),
     }
@@ -122,82 +228,19 @@ def train(config: RunConfig, tracker: Tracker | None = None) -> dict[str, Any]:
             else score_model(best.generator, best.discriminator, config, data, config.score_samples)
         )
         summary.update({f"best_{k}": v for k, v in best_scores.items()})
-    run.write_summary(summary)
-    tracker.finish(summary)
+    tracker.log_checkpoints(run.checkpoints)
     return summary
 
 
-def _train_steps(
-    trainer: Trainer, data: Data, run: RunDir, tracker: Tracker, start_step: int
-) -> int:
-    """Steps start_step+1 .. config.steps, logging and checkpointing on the way; returns the last."""
-    config = trainer.config
-    batches = Batches(data, config, trainer.rng)
-    # with scoring on, eval steps also score FID and keep the best checkpoint by it
-    reference = None  # the domain classifier and its features of the test split
-    if config.eval_every > 0 and config.score_samples > 0:
-        classifier, _ = load_or_train(config.dataset, data, progress=config.progress)
-        reference = classifier, real_reference(config.dataset, data, classifier)[0]
-    fids = [r["eval_fid_domain"] for r in run.read_metrics() if "eval_fid_domain" in r]
-    best_fid = min(fids, default=math.inf)
-    totals: dict[str, torch.Tensor] = {}
-    interval_start, interval_steps = time.perf_counter(), 0
-    bar = tqdm(total=config.steps, initial=start_step, disable=not config.progress, unit="step")
-    with bar:
-        for step in range(start_step + 1, config.steps + 1):
-            step_losses = trainer.step(batches.real(step - 1), batches.labelled())
-            for name, value in step_losses.items():
-                totals[name] = totals.get(name, 0) + value
-            interval_steps += 1
-            bar.update(1)
-            save_last = step % config.checkpoint_every == 0 or step == config.steps
-            snapshot = config.snapshot_every > 0 and step % config.snapshot_every == 0
-            if not (step % config.log_every == 0 or save_last or snapshot):
-                continue
-            record = _interval_record(totals, interval_steps, step, config)  # raises on NaN
-            record["images_per_s"] = (
-                interval_steps * config.batch_size / (time.perf_counter() - interval_start)
-            )
-            record["lr_d"] = trainer.opt_d.param_groups[0]["lr"]
-            record["lr_g"] = trainer.opt_g.param_groups[0]["lr"]
-            evaluate_now = config.eval_every > 0 and step % config.eval_every == 0
-            if evaluate_now or step == config.steps:
-                record.update(eval_scores(trainer, data, reference))
-            if record.get("eval_fid_domain", math.inf) < best_fid:
-                best_fid = record["eval_fid_domain"]
-                run.save_checkpoint(trainer.state_dict(step), name="best")
-            run.append_metrics(record)
-            tracker.log(record, step)
-            if evaluate_now and step < config.steps:  # train() writes the final grids
-                samples = save_sample_grids(trainer.generator, config, run.samples, trainer.device)
-                tracker.log_images(samples, step)
-            bar.set_postfix({k: f"{record[k]:.3f}" for k in ("loss_d", "loss_g", "mi_lower_bound")})
-            totals, interval_start, interval_steps = {}, time.perf_counter(), 0
-            if save_last:
-                run.save_checkpoint(trainer.state_dict(step))
-            if snapshot:
-                run.save_checkpoint(trainer.state_dict(step), name=f"step_{step}")
-    return config.steps
-
-
-def eval_scores(
-    trainer: Trainer, data: Data, reference: tuple[DomainClassifier, torch.Tensor] | None
-) -> dict[str, float]:
-    """Scores on a fixed subset during training: cat_acc on test images, FID on generated ones."""
-    subset = slice(0, EVAL_SUBSET)
-    config, D = trainer.config, trainer.discriminator
-    scores = categorical_scores(
-        D, data.test_images[subset], data.test_labels[subset], config, data.n_classes
-    )
-    if reference is not None:
-        classifier, real_features = reference
-        generated = generated_scores(
-            trainer.generator, D, config, data, classifier, EVAL_SUBSET, real_features=real_features
-        )
-        scores.update(
-            {k: generated[k] for k in ("fid_domain", "cat_consistency") if k in generated}
-        )
-    return {f"eval_{k}": v for k, v in scores.items()}
+def _running(step: int, record: dict[str, Any]) -> dict[str, Any]:
+    """The summary of a live run: its last logged step, losses, pid and a heartbeat time."""
+    return {
+        "status": "running",
+        "step": step,
+        "pid": os.getpid(),
+        "heartbeat": datetime.now(UTC).isoformat(timespec="seconds"),
+        **{k: record[k] for k in HEARTBEAT_KEYS if k in record},
+    }
 
 
 def _last_logged_step(run: RunDir) -> int:
@@ -205,8 +248,33 @@ def _last_logged_step(run: RunDir) -> int:
     return records[-1]["step"] if records else 0
 
 
+def _good_state(good_step: int | None) -> str:
+    if good_step is None:
+        return "no checkpoint was written before it"
+    return f"last.pt holds step {good_step}, the last good state"
+
+
+def _require_finite_weights(
+    trainer: Trainer, step: int, n_steps: int, good_step: int | None
+) -> None:
+    """Raise NonFiniteLossError if an update made any weight of G or D NaN or inf."""
+    for name, model in (("generator", trainer.generator), ("discriminator", trainer.discriminator)):
+        for key, tensor in model.state_dict().items():
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                raise NonFiniteLossError(
+                    f"{name} weight {key} became non-finite between steps {step - n_steps + 1} "
+                    f"and {step}; lower the learning rates or try --d-norm spectral; "
+                    + _good_state(good_step),
+                    step,
+                )
+
+
 def _interval_record(
-    totals: dict[str, torch.Tensor], n_steps: int, step: int, config: RunConfig
+    totals: dict[str, torch.Tensor],
+    n_steps: int,
+    step: int,
+    config: RunConfig,
+    good_step: int | None,
 ) -> dict[str, Any]:
     """Mean of each loss over the interval; raises NonFiniteLossError on NaN/inf."""
     record: dict[str, Any] = {"step": step}
@@ -215,7 +283,7 @@ def _interval_record(
         if not math.isfinite(value):
             raise NonFiniteLossError(
                 f"{name} became non-finite between steps {step - n_steps + 1} and {step}; "
-                "lower the learning rates or try --d-norm spectral; last.pt holds the last good state",
+                "lower the learning rates or try --d-norm spectral; " + _good_state(good_step),
                 step,
             )
         record[name] = value
@@ -224,22 +292,44 @@ def _interval_record(
     return record
 
 
-def _start_or_resume(run: RunDir, trainer: Trainer, config: RunConfig, device: torch.device) -> int:
-    """Create a fresh run dir, or restore last.pt for --resume; returns the step to start from."""
-    if not config.resume:
-        run.create(config)
-        return 0
-    saved = run.load_config()
-    changed = config.recipe_differences(saved)
+def _finished_summary(run: RunDir, config: RunConfig) -> dict[str, Any] | None:
+    """The summary of a finished run that a resume with the same steps would not change."""
+    summary = run.read_summary()
+    if config.resume and summary.get("status") == "finished" and summary["step"] == config.steps:
+        _check_recipe(run, config)
+        return summary
+    return None
+
+
+def _check_recipe(run: RunDir, config: RunConfig) -> None:
+    changed = config.recipe_differences(run.load_config())
     if changed:
         raise ConfigError(
             f"resume: {', '.join(changed)} differ from {run.config_path}; resume with the same values "
             "or start a new --run-dir"
         )
-    save_yaml(config, run.config_path)  # records a longer --steps
+
+
+def _start_or_resume(
+    run: RunDir, trainer: Trainer, config: RunConfig, device: torch.device
+) -> tuple[int, float]:
+    """Create a fresh run dir, or restore last.pt for --resume; returns (step, training time
+    so far in seconds) to start from."""
+    if not config.resume:
+        run.create(config)
+        return 0, 0.0
+    _check_recipe(run, config)
     if not run.checkpoint_path().exists():
+        save_yaml(config, run.config_path)
         run.truncate_metrics(0)
-        return 0  # killed before its first checkpoint: start over in the same dir
-    step = trainer.load_state_dict(run.load_checkpoint("last", device))
+        return 0, 0.0  # killed before its first checkpoint: start over in the same dir
+    state = run.load_checkpoint("last", device)
+    if config.steps < state["step"]:
+        raise ConfigError(
+            f"steps: {config.steps} is below the step of {run.checkpoint_path()} ({state['step']}); "
+            f"resume with --steps {state['step']} or more"
+        )
+    step = trainer.load_state_dict(state)
+    save_yaml(config, run.config_path)  # records a longer --steps
     run.truncate_metrics(step)
-    return step
+    return step, float(state.get("elapsed_s", 0.0))

@@ -26,8 +26,16 @@ class Precomputed(nn.Module):
         return features
 
 
+def _require_finite(real: torch.Tensor, fake: torch.Tensor) -> None:
+    # NaN features crash the matrix square root inside the linear-algebra library (a signal,
+    # not an exception): refuse them first
+    if not (torch.isfinite(real).all() and torch.isfinite(fake).all()):
+        raise ValueError("features are not finite (NaN or inf): a diverged model cannot be scored")
+
+
 def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
     """FID between feature sets real (N, D) and fake (M, D)."""
+    _require_finite(real, fake)
     metric = FrechetInceptionDistance(feature=Precomputed(real.shape[1]), normalize=True)
     metric.update(real.double().cpu(), real=True)
     metric.update(fake.double().cpu(), real=False)
@@ -36,6 +44,7 @@ def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
 
 def kernel_distance(real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> tuple[float, float]:
     """KID (mean, std over subsets) between feature sets real (N, D) and fake (M, D)."""
+    _require_finite(real, fake)
     size = min(KID_SUBSET_SIZE, len(real), len(fake))
     metric = KernelInceptionDistance(
         feature=Precomputed(real.shape[1]), subsets=KID_SUBSETS, subset_size=size, normalize=True

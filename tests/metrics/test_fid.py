@@ -53,3 +53,12 @@ def test_kid_is_near_zero_for_identical_and_same_distribution_sets():
     assert abs(kernel_distance(features, features)[0]) < 0.01 * shifted_mean
     mean, std = kernel_distance(features, other)
     assert abs(mean) < 3 * std
+
+
+@pytest.mark.parametrize("distance", [frechet_distance, kernel_distance])
+def test_non_finite_features_are_refused_not_crashed_on(distance):
+    real = torch.randn(200, 8)
+    fake = torch.randn(200, 8)
+    fake[3, 2] = float("nan")
+    with pytest.raises(ValueError, match="not finite"):
+        distance(real, fake)

@@ -1,0 +1,66 @@
+"""Every error a user can cause, each with a one-line message that says what to do.
+
+Importing this module imports nothing heavy, so the CLI can catch these without torch.
+"""
+
+from __future__ import annotations
+
+
+class InfoganBenchError(Exception):
+    """Base of the errors the CLI prints as one line (exit code `exit_code`)."""
+
+    exit_code = 2
+
+
+class ConfigError(InfoganBenchError, ValueError):
+    """A bad config value; the message is one line naming the field and what is allowed."""
+
+
+class RunDirBusyError(ConfigError):
+    """Another process holds the run dir's lock; the message names its pid."""
+
+
+class DatasetError(InfoganBenchError, RuntimeError):
+    """A dataset that is missing, corrupt or cannot be downloaded."""
+
+
+class CheckpointError(InfoganBenchError, RuntimeError):
+    """A checkpoint that is missing, corrupt, or from another run."""
+
+
+class FeatureError(InfoganBenchError, RuntimeError):
+    """A feature extractor (domain classifier, Inception weights) that cannot be had."""
+
+
+class SweepError(InfoganBenchError, ValueError):
+    """A sweep YAML that cannot run, or a sweep folder that holds another sweep."""
+
+
+class ReportError(InfoganBenchError):
+    """A report that cannot be made (no runs found, ...)."""
+
+
+class ScoringError(InfoganBenchError, ValueError):
+    """A model that cannot be scored, e.g. one whose outputs are not finite."""
+
+
+class NonFiniteLossError(InfoganBenchError, RuntimeError):
+    """A loss or a weight became NaN or inf; the run stops and the last good checkpoint is kept."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, step: int) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+class Interrupted(InfoganBenchError):
+    """SIGTERM or SIGINT stopped a run at the end of a step, after a checkpoint of that step."""
+
+    def __init__(self, signum: int, step: int) -> None:
+        import signal
+
+        self.signum, self.step = signum, step
+        self.exit_code = 128 + signum  # the shell's convention: 143 for SIGTERM, 130 for SIGINT
+        name = signal.Signals(signum).name
+        super().__init__(f"{name} at step {step}: checkpoint written; continue with --resume true")
