@@ -68,12 +68,13 @@ def _cmd_sweep_run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         on_finish=args.on_finish,
     )
-    counts = {
-        status: sum(o.status == status for o in outcomes)
-        for status in ("finished", "skipped", "failed")
-    }
-    print(f"{len(outcomes)} runs: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
-    return 0 if counts["failed"] == 0 else 1
+    done = {"finished", "skipped"}
+    lost = [o for o in outcomes if o.status not in done]
+    print(f"{len(outcomes)} runs: {len(outcomes) - len(lost)} finished ("
+          f"{sum(o.status == 'skipped' for o in outcomes)} earlier), {len(lost)} not")  # fmt: skip
+    if lost:
+        print("not finished: " + ", ".join(f"{o.name} ({o.status})" for o in lost), file=sys.stderr)
+    return 0 if not lost else 1
 
 
 def _cmd_sweep_create(args: argparse.Namespace) -> int:

@@ -133,8 +133,8 @@ class RunConfig:
             " images (1-channel datasets)"
         ),
     )
-    beta1: float = field(default=0.5, metadata=_doc("Adam beta1", lo=0.0, hi=1.0))
-    beta2: float = field(default=0.999, metadata=_doc("Adam beta2", lo=0.0, hi=1.0))
+    beta1: float = field(default=0.5, metadata=_doc("Adam beta1", lo=0.0, hi=1.0, open_hi=True))
+    beta2: float = field(default=0.999, metadata=_doc("Adam beta2", lo=0.0, hi=1.0, open_hi=True))
     batch_size: int = field(default=64, metadata=_doc("images per step", lo=1))
     steps: int = field(
         default=2000,
@@ -301,9 +301,11 @@ def _check_field(f: dataclasses.Field, value: Any) -> None:
             raise ConfigError(f"{f.name}: expected a finite number, got {value!r}")
         lo, hi = meta.get("lo"), meta.get("hi")
         too_low = lo is not None and (value <= lo if meta.get("open_lo") else value < lo)
-        if too_low or (hi is not None and value > hi):
+        too_high = hi is not None and (value >= hi if meta.get("open_hi") else value > hi)
+        if too_low or too_high:
             bound = f"> {lo}" if meta.get("open_lo") else f">= {lo}"
-            allowed = f"{bound} and <= {hi}" if hi is not None else bound
+            top = f"< {hi}" if meta.get("open_hi") else f"<= {hi}"
+            allowed = f"{bound} and {top}" if hi is not None else bound
             raise ConfigError(f"{f.name}: expected a value {allowed}, got {value!r}")
     if f.name == "cat_codes":
         _parse_cat_codes(value)
@@ -320,13 +322,28 @@ def from_dict(values: dict[str, Any]) -> RunConfig:
     return RunConfig(**values)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml's safe loader, refusing a key given twice in one mapping (the last would win)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        twice = sorted({str(k) for k in keys if keys.count(k) > 1})
+        if twice:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key(s) {', '.join(twice)} given more than once", node.start_mark
+            )
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping of config values."""
     path = Path(path)
     try:
-        values = yaml.safe_load(path.read_text())
+        values = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except (IsADirectoryError, UnicodeDecodeError) as err:
+        raise ConfigError(f"config file {path}: not a YAML file ({type(err).__name__})") from None
     except yaml.YAMLError as err:
         raise ConfigError(
             f"config file {path} is not valid YAML: {str(err).splitlines()[0]}"

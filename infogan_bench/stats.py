@@ -44,7 +44,7 @@ def sign_flip_p(differences: Sequence[float]) -> float:
     sample = np.asarray(differences, dtype=float)
     if len(sample) == 0:
         return float("nan")
-    if np.all(sample == 0):
+    if np.all(sample == 0) or len(sample) == 1:  # one pair: both sign patterns tie, p = 1
         return 1.0
     result = stats.permutation_test(
         (sample,),

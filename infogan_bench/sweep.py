@@ -11,17 +11,24 @@ subprocess, so a failed run never stops the sweep; rerunning skips finished runs
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import dataclasses
+import hashlib
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
@@ -109,16 +116,85 @@ def expand(sweep: dict[str, Any], seed: int = 0) -> list[dict[str, Any]]:
     return [{name: spec["value"] for name, spec in run.config.items()} for run in runs]
 
 
+NAME_PART_MAX = 40  # longer key=value parts of a run dir name are cut and given a hash
+
+
 def run_name(index: int, params: dict[str, Any], swept: list[str]) -> str:
-    """Run dir name: index and the values that vary across the sweep, e.g. 003-d_norm=spectral-seed=1."""
-    parts = [f"{index:03d}", *(f"{k}={params[k]}" for k in swept)]
+    """Run dir name: index and the values that vary across the sweep, e.g. 003-d_norm=spectral-seed=1.
+
+    A part longer than NAME_PART_MAX characters keeps its start and gets a stable hash of the
+    whole value, so names stay short, unique and the same on every machine.
+    """
+    parts = [f"{index:03d}"]
+    for key in swept:
+        part = f"{key}={params[key]}"
+        if len(part) > NAME_PART_MAX:
+            digest = hashlib.sha1(part.encode()).hexdigest()[:8]
+            part = f"{part[: NAME_PART_MAX - 9]}-{digest}"
+        parts.append(part)
     return re.sub(r"[^A-Za-z0-9_.=-]", "_", "-".join(parts))
 
 
 @dataclass
 class Outcome:
     name: str
-    status: str  # finished | failed | skipped (finished earlier)
+    status: str  # finished | skipped (finished earlier) | failed | interrupted | unfinished
+
+
+def _check_same_sweep(out: Path, sweep: dict[str, Any]) -> None:
+    """Refuse a folder whose sweep.yaml describes other runs than `sweep` would make."""
+    saved_path = out / "sweep.yaml"
+    if not saved_path.exists():
+        return
+    saved = yaml.safe_load(saved_path.read_text()) or {}
+    keys = ("method", "run_cap", "parameters")
+    if all(saved.get(k) == sweep.get(k) for k in keys):
+        return
+    old, new = saved.get("parameters") or {}, sweep.get("parameters") or {}
+    changed = [k for k in keys[:2] if saved.get(k) != sweep.get(k)]
+    changed += sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    raise SweepError(
+        f"{out} holds the runs of another sweep ({', '.join(changed)} differ from its "
+        "sweep.yaml); pass another --out to start this one fresh"
+    )
+
+
+def _die_with_parent() -> None:
+    """In a child: SIGTERM it when the runner dies, even by SIGKILL (Linux prctl)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the run dir's lock still refuses a second writer
+
+
+class _Children:
+    """The runner's train processes, each in its own process group, stopped with the runner."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running: set[subprocess.Popen] = set()
+        self.stopping: int | None = None  # the signal that stops the sweep
+
+    def run(self, args: list[str], log: IO[str], env: dict[str, str]) -> int | None:
+        with self.lock:
+            if self.stopping is not None:
+                return None
+            child = subprocess.Popen(args, stdout=log, stderr=log, env=env,
+                                     start_new_session=True, preexec_fn=_die_with_parent)  # fmt: skip
+            self.running.add(child)
+        try:
+            return child.wait()
+        finally:
+            with self.lock:
+                self.running.discard(child)
+
+    def stop(self, signum: int) -> None:
+        """Pass the signal to every child's group: each stops after a checkpoint of its step."""
+        with self.lock:
+            self.stopping = signum
+            for child in self.running:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGTERM)
 
 
 def run_sweep(
@@ -131,26 +207,31 @@ def run_sweep(
     data_dir: str | None = None,
     on_finish: str | None = None,
 ) -> list[Outcome]:
-    """Run every config of the sweep into out/NAME; finished runs are skipped, others (re)run.
+    """Run every config of the sweep into out/NAME; finished runs are skipped, others resume.
 
     data_dir: overrides every run's data_dir (where this machine keeps the datasets).
     on_finish: a shell command run after each run that finishes, with RUN_DIR set to its dir
     (e.g. a `git add "$RUN_DIR" && git commit` that keeps a long campaign in git run by run).
+    SIGTERM/SIGINT stop the sweep: each running child checkpoints its step and exits.
     """
     sweep = load_sweep(path)
     configs = expand(sweep, seed=seed)
     swept = sorted(k for k, spec in sweep["parameters"].items() if len(spec.get("values", [])) > 1)
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SweepError(f"--out {out} is a file; pass a folder")
+    _check_same_sweep(out, sweep)
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.yaml").write_text(yaml.safe_dump(sweep, sort_keys=False))
     jobs = [(run_name(i, params, swept), params) for i, params in enumerate(configs)]
     threads = str(max(1, (os.cpu_count() or 1) // workers))
+    children, progress = _Children(), _Progress(len(jobs))
 
     def run_one(job: tuple[str, dict[str, Any]]) -> Outcome:
         name, params = job
         run = RunDir(out / name)
         if run.read_summary().get("status") == "finished":
-            return Outcome(name, "skipped")
+            return progress.done(Outcome(name, "skipped"))
         args = [f"--{k}={v}" for k, v in params.items()]
         args += [f"--run-dir={run.path}", f"--resume={run.holds_run()}", f"--tracker={tracker}"]
         args += [f"--wandb-mode={wandb_mode}", "--progress=false"]
@@ -158,29 +239,67 @@ def run_sweep(
         run.path.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", threads)}
         with open(run.path / "train.log", "a") as log:
-            subprocess.run(
-                [sys.executable, "-m", "infogan_bench.cli", "train", *args],
-                stdout=log,
-                stderr=log,
-                env=env,
+            code = children.run(
+                [sys.executable, "-m", "infogan_bench.cli", "train", *args], log, env
             )
-        status = run.read_summary().get("status")
-        if status != "finished" and not run.read_summary():  # died before writing a summary
-            status = "failed"
-            run.write_summary(
-                {"status": status, "reason": f"train exited early; see {run.path}/train.log"}
-            )
-        print(f"[{name}] {status}", flush=True)
+        status = run.read_summary().get("status")  # 'running' after exit: killed or refused
+        status = status if status in ("finished", "failed", "interrupted") else "unfinished"
+        if code:
+            print(f"[{name}] train exited {code}; see {run.path / 'train.log'}", flush=True)
+        outcome = progress.done(Outcome(name, status))
         if status == "finished" and on_finish:
             hook = subprocess.run(
                 on_finish, shell=True, env={**os.environ, "RUN_DIR": str(run.path)}
             )
             if hook.returncode != 0:
                 print(f"[{name}] --on-finish exited {hook.returncode}", file=sys.stderr, flush=True)
-        return Outcome(name, status)
+        return outcome
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with _stopped_by_signals(children), ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(run_one, jobs))
+
+
+class _Progress:
+    """One line per run: [k/N] name status, elapsed time and an ETA from the runs trained here."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.count, self.trained = total, 0, 0
+        self.start = time.monotonic()
+        self.lock = threading.Lock()
+
+    def done(self, outcome: Outcome) -> Outcome:
+        with self.lock:
+            self.count += 1
+            self.trained += outcome.status != "skipped"
+            elapsed = time.monotonic() - self.start
+            left = self.total - self.count
+            eta = _clock(elapsed / self.trained * left) if self.trained and left else "-"
+            print(f"[{self.count}/{self.total}] {outcome.name} {outcome.status} "
+                  f"(elapsed {_clock(elapsed)}, ETA {eta})", flush=True)  # fmt: skip
+        return outcome
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(children: _Children) -> Iterator[None]:
+    """While the sweep runs, SIGTERM/SIGINT stop its children (in the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, frame: Any) -> None:
+        children.stop(signum)
+
+    previous = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def create_sweep(path: str | Path, project: str | None, entity: str | None) -> str:

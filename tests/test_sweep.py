@@ -113,15 +113,16 @@ def test_offline_sweep_runs_logs_to_wandb_resumes_and_survives_a_failed_run(tmp_
     # rerun: both finished, so nothing runs again
     assert [o.status for o in run_sweep(_write(tmp_path, sweep), out)] == ["skipped", "skipped"]
 
-    # a sweep with one run that fails (its dataset is missing): the other still finishes
+    # a sweep with one run that cannot start (its dataset is missing): the other still
+    # finishes; the runner writes no summary for a child (it could be another writer's)
     sweep["parameters"]["dataset"] = {"values": ["digits", "mnist"]}
     sweep["parameters"]["data_dir"] = {"value": str(tmp_path / "no-data")}
     sweep["parameters"]["d_norm"] = {"value": "batch"}
     outcomes = run_sweep(_write(tmp_path, sweep), tmp_path / "out2", tracker="none")
-    assert [o.status for o in outcomes] == ["finished", "failed"]
-    failed = RunDir(tmp_path / "out2" / outcomes[1].name)
-    assert failed.read_summary()["status"] == "failed"
-    assert "mnist not found" in (failed.path / "train.log").read_text()
+    assert [o.status for o in outcomes] == ["finished", "unfinished"]
+    lost = RunDir(tmp_path / "out2" / outcomes[1].name)
+    assert lost.read_summary() == {}
+    assert "mnist missing or corrupt" in (lost.path / "train.log").read_text()
 
 
 def test_sweep_create_and_agent_call_wandb(tmp_path, monkeypatch, capsys):
@@ -148,6 +149,16 @@ def test_agent_runs_get_their_own_run_dirs(monkeypatch):
     monkeypatch.setenv("WANDB_RUN_ID", "run7")
     assert agent_run_dir(RunConfig()).run_dir == "runs/sweeps/sw1/run7"
     assert agent_run_dir(RunConfig(run_dir="mine")).run_dir == "mine"
+    assert not agent_run_dir(RunConfig()).resume
+
+
+def test_a_requeued_agent_run_resumes_its_run_dir(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WANDB_SWEEP_ID", "sw1")
+    monkeypatch.setenv("WANDB_RUN_ID", "run7")
+    RunDir("runs/sweeps/sw1/run7").create(RunConfig())  # the first attempt, preempted
+    config = agent_run_dir(RunConfig())
+    assert (config.run_dir, config.resume) == ("runs/sweeps/sw1/run7", True)
 
 
 def test_cli_accepts_wandb_agent_style_arguments():

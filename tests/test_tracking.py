@@ -1,10 +1,16 @@
 import json
+from pathlib import Path
 
 import pytest
 import wandb
 
+from infogan_bench.config import RunConfig
+from infogan_bench.sweep import expand, load_sweep
+from infogan_bench.tracking import WandbTracker, run_name, wandb_mode
 from infogan_bench.train import train
-from tests.wandb_records import config_and_summary
+from tests.wandb_records import config_and_summary, finished_records
+
+SWEEPS = Path(__file__).resolve().parents[1] / "sweeps"
 
 
 def _offline_logs(run_dir):
@@ -53,3 +59,74 @@ def test_online_without_key_falls_back_to_offline(tiny_config, monkeypatch, caps
     assert calls == ["online", "offline"] and summary["status"] == "finished"
     err = capsys.readouterr().err
     assert "logging offline" in err and "wandb sync" in err
+
+
+def test_the_wandb_log_holds_group_name_and_checkpoints_as_a_model_artifact(
+    tiny_config, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    config = tiny_config(tracker="wandb", d_norm="spectral", seed=3)
+    train(config)
+    records = finished_records(_offline_logs(tmp_path / "run")[0])
+    run = next(r.run for r in records if r.WhichOneof("record_type") == "run")
+    assert run.run_group == config.variant and run.display_name == f"{config.variant}-seed=3"
+    artifacts = [r.artifact for r in records if r.WhichOneof("record_type") == "artifact"]
+    assert sorted(alias for a in artifacts for alias in a.aliases if alias in ("last", "best")) == [
+        "last"
+    ]
+    assert all(a.type == "model" for a in artifacts)
+
+
+def test_upload_checkpoints_false_logs_no_artifact(tiny_config, tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    train(tiny_config(tracker="wandb", upload_checkpoints=False))
+    records = finished_records(_offline_logs(tmp_path / "run")[0])
+    assert not [r for r in records if r.WhichOneof("record_type") == "artifact"]
+
+
+def test_auto_mode_never_prompts_offline_without_a_key(monkeypatch, tmp_path):
+    for name in ("WANDB_MODE", "WANDB_API_KEY", "WANDB_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    netrc = tmp_path / "netrc"
+    netrc.write_text("")
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert wandb_mode(RunConfig()) == "offline"
+    netrc.write_text("machine api.wandb.ai\n  login user\n  password abc\n")
+    netrc.chmod(0o600)
+    assert wandb_mode(RunConfig()) == "online"
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    assert wandb_mode(RunConfig()) == "disabled"
+
+
+def test_groups_of_the_tricks_sweep_are_one_recipe_each_with_unique_names():
+    configs = [RunConfig(**c) for c in expand(load_sweep(SWEEPS / "mnist_tricks.yaml"))]
+    groups: dict[str, list[int]] = {}
+    for config in configs:
+        groups.setdefault(config.variant, []).append(config.seed)
+    assert len(groups) == 24 and all(sorted(seeds) == [0, 1, 2] for seeds in groups.values())
+    assert len({run_name(c) for c in configs}) == 72
+    assert all(len(group) <= 128 for group in groups)
+
+
+def test_a_long_recipe_gets_a_stable_hashed_group():
+    long = RunConfig(tags="", cat_codes=",".join(["10"] * 60))
+    assert len(long.variant) <= 120 and long.variant == RunConfig(cat_codes=long.cat_codes).variant
+    assert long.variant != RunConfig(cat_codes=",".join(["10"] * 59 + ["9"])).variant
+
+
+class _FakeRun:
+    id = "abc"
+
+    def __init__(self):
+        self.calls, self.summary = [], {}
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: self.calls.append(name)
+
+
+def test_a_signal_marks_the_wandb_run_preempting_and_keeps_wandbs_own_summaries(tmp_path):
+    tracker = WandbTracker.__new__(WandbTracker)
+    tracker.run, tracker.run_dir = _FakeRun(), tmp_path
+    tracker.finish({"status": "interrupted", "step": 7, "mi_lower_bound": 1.0}, preempted=True)
+    assert tracker.run.calls[0] == "mark_preempting" and tracker.run.calls[-1] == "finish"
+    assert tracker.run.summary == {"status": "interrupted", "step": 7}  # W&B keeps max(L_I)

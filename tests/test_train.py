@@ -145,12 +145,17 @@ def test_evaluate_rescores_the_final_checkpoint_identically(tiny_config):
 
 
 def test_short_digits_run_learns_the_codes(tiny_config):
+    """150 steps with 5 % of the labels. Measured (scripts in the #11 note) over seeds 0-4 at
+    1, 2 and 4 threads: L_I 0.93-1.00 at step 25, 2.10-2.14 at the end; cat_acc 0.86-0.91.
+    The unsupervised cat_acc at this length is not a learning signal (0.12-0.29 over seeds: a
+    trajectory, not a property), so it is the benchmark's number, not a test's."""
     config = tiny_config(
-        steps=150, batch_size=32, log_every=25, eval_every=150, checkpoint_every=150
-    )
+        steps=150, batch_size=32, log_every=25, eval_every=150, checkpoint_every=150,
+        supervised_fraction=0.05,
+    )  # fmt: skip
     summary = train(config)
     records = RunDir(config.run_dir).read_metrics()
     # Q recovers the categorical code of generated images: L_I climbs toward ln 10
-    assert records[0]["mi_lower_bound"] < 1.9 < summary["mi_lower_bound"]
-    # and its categories carry over to real test digits far above chance (0.1)
-    assert summary["cat_acc"] > 0.3
+    assert records[0]["mi_lower_bound"] < 1.5 and summary["mi_lower_bound"] > 1.9
+    # and, guided by a few labels, its categories are the digits far above chance (0.1)
+    assert summary["cat_acc"] > 0.7

@@ -1,0 +1,298 @@
+"""Fault injection: what clusters do to runs (signals, kills, two writers, divergence, torn
+files, changed sweeps) and the exact state each leaves behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from infogan_bench import train as train_module
+from infogan_bench.cli import main
+from infogan_bench.config import RunConfig
+from infogan_bench.errors import CheckpointError, ConfigError, NonFiniteLossError, ScoringError
+from infogan_bench.evaluate import evaluate_run_dir
+from infogan_bench.results import load_run_dirs
+from infogan_bench.rundir import RunDir
+from infogan_bench.sweep import SweepError, run_name, run_sweep
+from infogan_bench.train import train
+
+TINY_FLAGS = ["--dataset=digits", "--batch-size=16", "--log-every=5", "--eval-every=0",
+              "--score-samples=0", "--tracker=none", "--progress=false", "--device=cpu"]  # fmt: skip
+
+
+def _env() -> dict[str, str]:
+    # the same thread count as this process, so a run's numbers match an in-process run
+    return {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads()), "WANDB_MODE": "offline"}
+
+
+def _start_train(run_dir: Path, *flags: str) -> subprocess.Popen:
+    args = [sys.executable, "-m", "infogan_bench.cli", "train", *TINY_FLAGS, f"--run-dir={run_dir}"]
+    return subprocess.Popen([*args, *flags], env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def _wait_for(condition, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _running_at(run: RunDir, step: int) -> bool:
+    summary = run.read_summary()
+    return summary.get("status") == "running" and summary.get("step", 0) >= step
+
+
+def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    state = RunDir(run_dir).load_checkpoint()
+    return {**state["generator"], **{f"d.{k}": v for k, v in state["discriminator"].items()}}
+
+
+def _steps(run_dir: Path) -> list[int]:
+    return [r["step"] for r in RunDir(run_dir).read_metrics()]
+
+
+def _tiny(run_dir: Path, **overrides) -> RunConfig:
+    values = dict(dataset="digits", batch_size=16, log_every=5, eval_every=0, score_samples=0,
+                  tracker="none", progress=False, device="cpu", run_dir=str(run_dir))  # fmt: skip
+    return RunConfig(**{**values, **overrides})
+
+
+def test_sigterm_checkpoints_the_step_and_resume_matches_an_uninterrupted_run(tmp_path):
+    run = RunDir(tmp_path / "killed")
+    child = _start_train(run.path, "--steps=400", "--checkpoint-every=1000")
+    _wait_for(lambda: _running_at(run, 10))  # the running summary moves with the run
+    assert run.read_summary()["pid"] == child.pid and "heartbeat" in run.read_summary()
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(60) == 128 + signal.SIGTERM
+    assert "SIGTERM at step" in child.stderr.read()
+    summary = run.read_summary()
+    assert summary["status"] == "interrupted" and summary["signal"] == "SIGTERM"
+    assert 10 <= summary["step"] < 400
+    assert run.load_checkpoint()["step"] == summary["step"]  # a checkpoint of that very step
+    # resume continues bit-identically: same weights and one line per logged step
+    resumed = train(_tiny(run.path, steps=400, checkpoint_every=1000, resume=True))
+    straight = train(_tiny(tmp_path / "straight", steps=400, checkpoint_every=1000))
+    assert resumed["status"] == "finished" and resumed["step"] == 400
+    a, b = _weights(run.path), _weights(tmp_path / "straight")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _steps(run.path) == _steps(tmp_path / "straight") == list(range(5, 401, 5))
+    # wall time covers both parts: at least the part before the signal
+    assert resumed["wall_time_s"] > run.load_checkpoint()["elapsed_s"] - resumed["wall_time_s"]
+    assert straight["images_per_s"] > 0 and resumed["images_per_s"] > 0
+
+
+def test_a_second_writer_is_refused_with_the_holders_pid(tmp_path):
+    run = RunDir(tmp_path / "run")
+    with run.lock():
+        child = _start_train(run.path, "--steps=4")
+        assert child.wait(120) == 2
+        err = child.stderr.read().strip()
+    assert err.endswith(
+        f"is in use by another process (pid {os.getpid()}); wait for it to finish or stop it"
+    )
+    assert len(err.splitlines()) == 1
+    assert not run.summary_path.exists() and not run.config_path.exists()
+
+
+def test_a_diverging_update_never_reaches_a_checkpoint_or_the_scorer(tmp_path):
+    config = _tiny(tmp_path / "run", lr_d=1e7, lr_g=1e7, steps=20, log_every=1, checkpoint_every=2,
+                   eval_every=2, score_samples=100)  # fmt: skip
+    with pytest.raises(NonFiniteLossError) as err:
+        train(config)
+    run = RunDir(config.run_dir)
+    summary = run.read_summary()
+    assert summary["status"] == "failed" and "non-finite" in summary["reason"]
+    good = run.checkpoint_step()
+    if good is None:
+        assert "no checkpoint was written before it" in str(err.value)
+    else:
+        assert f"last.pt holds step {good}, the last good state" in str(err.value)
+        assert all(
+            torch.isfinite(t).all() for t in _weights(run.path).values() if t.is_floating_point()
+        )
+    assert summary["step"] > (good or 0)
+
+
+def test_scoring_a_diverged_checkpoint_is_a_one_line_error(tmp_path):
+    config = _tiny(tmp_path / "run", steps=4, checkpoint_every=2)
+    train(config)
+    run = RunDir(config.run_dir)
+    state = run.load_checkpoint()
+    state["generator"]["fc.0.weight"].fill_(float("nan"))
+    run.save_checkpoint({k: v for k, v in state.items() if k != "format"})
+    with pytest.raises(ScoringError, match="non-finite weights .*cannot be scored") as err:
+        evaluate_run_dir(config.run_dir, n_samples=100)
+    assert "\n" not in str(err.value)
+
+
+def test_resume_never_rewrites_a_finished_run(tmp_path):
+    config = _tiny(tmp_path / "run", steps=12, checkpoint_every=6)
+    train(config)
+    run = RunDir(config.run_dir)
+    files = {p: p.read_bytes() for p in (run.summary_path, run.config_path, run.metrics_path)}
+    with pytest.raises(ConfigError, match=r"steps: 4 is below the step of .*last.pt \(12\)"):
+        train(_tiny(run.path, steps=4, checkpoint_every=6, resume=True))
+    again = train(_tiny(run.path, steps=12, checkpoint_every=6, resume=True))  # a no-op
+    assert {p: p.read_bytes() for p in files} == files and again == json.loads(
+        files[run.summary_path]
+    )
+    longer = train(_tiny(run.path, steps=18, checkpoint_every=6, resume=True))
+    assert longer["step"] == 18 and _steps(run.path) == [5, 6, 10, 12, 15, 18]
+    assert longer["wall_time_s"] >= json.loads(files[run.summary_path])["wall_time_s"]
+
+
+def test_a_failure_after_training_is_recorded_and_reported_in_one_line(
+    tmp_path, monkeypatch, capsys
+):
+    def broken_scoring(*args, **kwargs):
+        raise RuntimeError("scoring broke")
+
+    monkeypatch.setattr(train_module, "score_model", broken_scoring)
+    config = _tiny(tmp_path / "run", steps=4)
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in config.to_dict().items()]
+    assert main(["train", *flags]) == 1
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .startswith("infogan-bench: unexpected RuntimeError: scoring broke")
+    )
+    summary = RunDir(config.run_dir).read_summary()
+    assert summary == {"status": "failed", "step": 4, "reason": "scoring broke"}
+
+
+def test_a_torn_metrics_line_is_dropped_on_resume_and_read_around_by_the_report(tmp_path):
+    config = _tiny(tmp_path / "runs" / "a", steps=10, checkpoint_every=5)
+    train(config)
+    run = RunDir(config.run_dir)
+    with run.metrics_path.open("a") as f:
+        f.write('{"step": 15, "loss_d": 1.2')  # a write cut off by a kill
+    with pytest.warns(UserWarning, match="dropped a torn last line"):
+        assert len(load_run_dirs([tmp_path / "runs"]).frame) == 1
+    with pytest.warns(UserWarning, match="dropped a torn last line"):
+        train(_tiny(run.path, steps=15, checkpoint_every=5, resume=True))
+    assert _steps(run.path) == [5, 10, 15]
+
+
+def test_a_moved_run_dir_resumes(tmp_path):
+    train(_tiny(tmp_path / "here", steps=5, checkpoint_every=5))
+    (tmp_path / "here").rename(tmp_path / "there")
+    assert train(_tiny(tmp_path / "there", steps=10, checkpoint_every=5, resume=True))["step"] == 10
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    (tmp_path / "twice.yaml").write_text("seed: 1\nseed: 2\n")
+    cases = {
+        ("--beta1", "1"): "beta1: expected a value >= 0.0 and < 1.0, got 1.0",
+        ("--run-dir", str(tmp_path / "file")): "is a file, not a folder",
+        ("--config", str(tmp_path)): "not a YAML file",
+        ("--config", str(tmp_path / "twice.yaml")): "key(s) seed given more than once",
+    }
+    for flags, message in cases.items():
+        assert main(["train", *flags, "--tracker=none"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1
+    train(_tiny(tmp_path / "run", steps=2, checkpoint_every=2))
+    with pytest.raises(CheckpointError, match="give a name in"):
+        evaluate_run_dir(tmp_path / "run", checkpoint="../../x")
+
+
+def test_a_corrupt_mnist_file_is_called_corrupt(tmp_path):
+    from infogan_bench.data import load_dataset
+    from infogan_bench.errors import DatasetError
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):  # fmt: skip
+        (raw / name).write_bytes(b"\x00\x00\x08\x03\x00\x00\x00\x05" + b"\x01" * 20)  # truncated
+    with pytest.raises(DatasetError, match="look corrupt"):
+        load_dataset("mnist", tmp_path)
+
+
+# --- sweeps -------------------------------------------------------------------------------------
+
+TINY_SWEEP = {"method": "grid", "metric": {"name": "cat_acc", "goal": "maximize"},
+              "parameters": {"dataset": {"value": "digits"}, "batch_size": {"value": 16},
+                             "score_samples": {"value": 0}, "eval_every": {"value": 0},
+                             "log_every": {"value": 5}, "checkpoint_every": {"value": 5},
+                             "steps": {"value": 10}, "seed": {"values": [0, 1]}}}  # fmt: skip
+
+
+def _sweep_file(tmp_path: Path, sweep: dict, name: str = "sweep.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(sweep))
+    return path
+
+
+def test_a_sweep_that_lost_a_run_says_which_and_exits_non_zero(tmp_path, capsys):
+    path, out = _sweep_file(tmp_path, TINY_SWEEP), tmp_path / "out"
+    with RunDir(out / "001-seed=1").lock():  # another writer holds the second run
+        code = main(["sweep", "run", str(path), "--out", str(out), "--tracker", "none"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "not finished: 001-seed=1 (unfinished)" in captured.err
+    assert "[1/2] 000-seed=0 finished (elapsed" in captured.out and "ETA" in captured.out
+    assert "[2/2] 001-seed=1 unfinished" in captured.out
+    assert main(["sweep", "run", str(path), "--out", str(out), "--tracker", "none"]) == 0
+    assert "2 runs: 2 finished (1 earlier), 0 not" in capsys.readouterr().out
+
+
+def test_a_changed_sweep_is_refused_in_a_folder_of_another_sweeps_runs(tmp_path):
+    out = tmp_path / "out"
+    run_sweep(_sweep_file(tmp_path, TINY_SWEEP), out, tracker="none")
+    saved = (out / "sweep.yaml").read_text()
+    changed = json.loads(json.dumps(TINY_SWEEP))
+    changed["parameters"]["steps"] = {"value": 20}
+    changed["parameters"]["lr_g"] = {"value": 1e-4}
+    with pytest.raises(SweepError, match=r"holds the runs of another sweep \(lr_g, steps differ"):
+        run_sweep(_sweep_file(tmp_path, changed, "changed.yaml"), out, tracker="none")
+    assert (out / "sweep.yaml").read_text() == saved
+
+
+def test_long_values_give_short_stable_unique_names():
+    long_a, long_b = "x" * 300, "x" * 299 + "y"
+    name_a = run_name(0, {"tags": long_a, "seed": 1}, ["tags", "seed"])
+    assert name_a == run_name(0, {"tags": long_a, "seed": 1}, ["tags", "seed"])
+    assert name_a != run_name(0, {"tags": long_b, "seed": 1}, ["tags", "seed"])
+    assert len(name_a) < 60 and name_a.endswith("-seed=1")
+
+
+def test_a_killed_sweep_runner_leaves_no_orphan_and_a_rerun_finishes(tmp_path):
+    sweep = json.loads(json.dumps(TINY_SWEEP))
+    sweep["parameters"]["steps"] = {"value": 400}
+    sweep["parameters"]["seed"] = {"value": 0}
+    path, out = _sweep_file(tmp_path, sweep), tmp_path / "out"
+    command = [sys.executable, "-m", "infogan_bench.cli", "sweep", "run", str(path), "--out",
+               str(out), "--tracker", "none"]  # fmt: skip
+    runner = subprocess.Popen(
+        command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    run = RunDir(out / "000")
+    _wait_for(lambda: _running_at(run, 10))
+    child_pid = run.read_summary()["pid"]
+    runner.kill()  # SIGKILL: no handler runs in the runner
+    runner.wait()
+    _wait_for(lambda: run.read_summary().get("status") == "interrupted", timeout=60)
+    _wait_for(lambda: not Path(f"/proc/{child_pid}").exists() or _zombie(child_pid), timeout=60)
+    rerun = subprocess.run(command, env=_env(), capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert run.read_summary()["status"] == "finished"
+    assert _steps(run.path) == list(range(5, 401, 5))
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except FileNotFoundError:
+        return True
