@@ -31,6 +31,7 @@ from infogan_bench import losses
 from infogan_bench.config import RunConfig
 from infogan_bench.data import Batches, Data
 from infogan_bench.evaluate import eval_scores, score_model
+from infogan_bench.latent import Latent, sample_latent
 from infogan_bench.models import build_models
 from infogan_bench.trainer import Trainer
 
@@ -83,15 +84,13 @@ class NaiveLoop:
             self.batches = iter(self.loader)
             return next(self.batches)
 
-    def step(self, real: torch.Tensor | None = None, latent: losses.Latent | None = None) -> None:
+    def step(self, real: torch.Tensor | None = None, latent: Latent | None = None) -> None:
         """One D/Q and one G update; real/latent default to the loader's and fresh host draws."""
         config, G, D = self.config, self.generator, self.discriminator
         real = (self.next_batch() if real is None else real).to(self.device)
         if latent is None:
-            host = losses.sample_latent(
-                config, config.batch_size, self.host_rng, torch.device("cpu")
-            )
-            latent = losses.Latent(host.noise.to(self.device), host.cat_idx.to(self.device),
+            host = sample_latent(config, config.batch_size, self.host_rng, torch.device("cpu"))
+            latent = Latent(host.noise.to(self.device), host.cat_idx.to(self.device),
                                    host.cont.to(self.device), host.cat_class_counts)  # fmt: skip
         fake = G(latent.vector())
         real_logits, _ = D(real)
@@ -109,7 +108,7 @@ class NaiveLoop:
         D.requires_grad_(True)
         self.history.append((d_loss.item(), g_loss.item()))
 
-    def _info(self, q_params: torch.Tensor, latent: losses.Latent) -> torch.Tensor:
+    def _info(self, q_params: torch.Tensor, latent: Latent) -> torch.Tensor:
         cat_loss, cont_loss = losses.info_losses(q_params, latent, self.config)
         return self.config.lambda_cat * cat_loss + self.config.lambda_cont * cont_loss
 

@@ -64,7 +64,7 @@ def _cmd_sweep_run(args: argparse.Namespace) -> int:
         workers=args.workers,
         tracker=args.tracker,
         wandb_mode=args.wandb_mode,
-        seed=args.seed,
+        seed=args.draw_seed,
         data_dir=args.data_dir,
         on_finish=args.on_finish,
     )
@@ -108,7 +108,7 @@ def _add_sweep_parser(commands: argparse._SubParsersAction) -> None:
         help="default: offline",
     )
     run.add_argument(
-        "--seed", type=int, default=0, help="seed of a random sweep's draws (default: 0)"
+        "--draw-seed", type=int, default=0, help="seed of a random sweep's draws (default: 0)"
     )
     run.add_argument(
         "--data-dir",
@@ -239,10 +239,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     for batch_size in args.batch_size:
         config = dataclasses.replace(base, batch_size=batch_size)
         if args.fast_paths:
-            for line in bench.fast_path_rates(config, data, device, args.steps, args.rounds):
+            for line in bench.fast_path_rates(config, data, device, args.round_steps, args.rounds):
                 print(json.dumps(line), flush=True)
             continue
-        result = bench.benchmark(config, data, device, args.steps, args.rounds, args.score_samples)
+        result = bench.benchmark(
+            config, data, device, args.round_steps, args.rounds, args.score_samples
+        )
         print(json.dumps(dataclasses.asdict(result)), flush=True)
     return 0
 
@@ -251,12 +253,15 @@ def _add_bench_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "bench", help="training images/s of the suite against a naive loop; time to accuracy"
     )
-    parser.add_argument("--dataset", default="mnist", choices=field_choices(_field("dataset")))
-    parser.add_argument("--data-dir", default="data", help="dataset root (default: data)")
+    parser.add_argument("--dataset", default=RunConfig.dataset, choices=field_choices(_field("dataset")),
+                        help=f"as in train (default: {RunConfig.dataset})")  # fmt: skip
+    parser.add_argument("--data-dir", default=RunConfig.data_dir,
+                        help=f"as in train (default: {RunConfig.data_dir})")  # fmt: skip
     parser.add_argument("--device", default="auto", choices=field_choices(_field("device")))
     parser.add_argument("--batch-size", type=int, nargs="+", default=[64, 128],
                         help="one benchmark per batch size (default: 64 128)")  # fmt: skip
-    parser.add_argument("--steps", type=int, default=20, help="steps per timed round (default: 20)")
+    parser.add_argument("--round-steps", type=int, default=20,
+                        help="steps per timed round (default: 20)")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default: 3)")
     parser.add_argument("--score-samples", type=int, default=10000,
                         help="generated images for the scoring timing; 0 = skip (default: 10000)")  # fmt: skip

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from infogan_bench.config import RunConfig
-from infogan_bench.data import Data
+from infogan_bench.data import Data, load_dataset
 from infogan_bench.errors import ScoringError
 from infogan_bench.features import (
     DomainClassifier,
@@ -20,26 +20,19 @@ from infogan_bench.features import (
     load_or_train,
     real_reference,
 )
-from infogan_bench.losses import Latent, sample_latent, split_q
+from infogan_bench.latent import Latent, sample_latent, scored_code, split_q
 from infogan_bench.metrics.artifacts import checkerboard_score
 from infogan_bench.metrics.clustering import clustering_scores, failure_diagnosis
 from infogan_bench.metrics.codes import cat_consistency, cont_r2, mi_lower_bound
 from infogan_bench.metrics.fid import frechet_distance, kernel_distance
 from infogan_bench.metrics.thickness import stroke_thickness
-from infogan_bench.models import Discriminator, Generator
+from infogan_bench.models import Discriminator, Generator, eval_mode
 from infogan_bench.rundir import RunDir
 from infogan_bench.tracking import write_back_scores
+from infogan_bench.trainer import Trainer, resolve_device
 
 SCORE_SEED = 2016  # latents of the scoring samples: the same for every run
 EVAL_SUBSET = 2000  # test images (and generated images) scored at each eval_every step
-
-
-def scored_code(config: RunConfig, n_classes: int) -> int | None:
-    """Index of the categorical code scored for accuracy: the first with n_classes classes."""
-    for k, count in enumerate(config.cat_class_counts):
-        if count == n_classes:
-            return k
-    return None
 
 
 @torch.no_grad()
@@ -51,13 +44,11 @@ def predict_categories(
     batch: int = 1000,
 ) -> np.ndarray:
     """Q's argmax category of code `code` for each image (N, C, H, W) -> (N,) int."""
-    was_training = discriminator.training
-    discriminator.eval()
     predictions = []
-    for start in range(0, len(images), batch):
-        logits, _, _ = split_q(discriminator.q(images[start : start + batch]), config)
-        predictions.append(logits[code].argmax(dim=1))
-    discriminator.train(was_training)
+    with eval_mode(discriminator):
+        for start in range(0, len(images), batch):
+            logits, _, _ = split_q(discriminator.q(images[start : start + batch]), config)
+            predictions.append(logits[code].argmax(dim=1))
     return torch.cat(predictions).cpu().numpy()
 
 
@@ -140,9 +131,6 @@ def evaluate_run_dir(
     inception_weights: str | None = None,
 ) -> dict[str, Any]:
     """Rescore a run dir's checkpoint; also written to RUN_DIR/eval_<checkpoint>.json."""
-    from infogan_bench.data import load_dataset
-    from infogan_bench.trainer import Trainer, resolve_device
-
     run = RunDir(run_dir)
     config = run.load_config()
     device = resolve_device(config.device)
@@ -204,13 +192,11 @@ def scoring_fakes(
     generator: Generator, config: RunConfig, n_samples: int, device: torch.device, seed: int
 ) -> tuple[Latent, torch.Tensor]:
     """The scoring latents (fixed by seed) and G's images of them (n_samples, C, H, W), in eval mode."""
-    was_training = generator.training
-    generator.eval()
-    latent = sample_latent(
-        config, n_samples, torch.Generator(device=device).manual_seed(seed), device
-    )
-    fake = batched(generator, latent.vector())
-    generator.train(was_training)
+    with eval_mode(generator):
+        latent = sample_latent(
+            config, n_samples, torch.Generator(device=device).manual_seed(seed), device
+        )
+        fake = batched(generator, latent.vector())
     return latent, fake
 
 
@@ -229,46 +215,44 @@ def generated_scores(
 
     real_features: the classifier's features of the test split, if already computed.
     """
-    was_training = discriminator.training
-    discriminator.eval()
-    latent, fake = scoring_fakes(generator, config, n_samples, data.test_images.device, seed)
-    if not torch.isfinite(fake).all():
-        raise ScoringError(
-            "generated images are not finite: the model diverged and cannot be scored"
-        )
-    if real_features is None:
-        real_features = classifier.features(data.test_images)
-    fake_features = classifier.features(fake)
-    kid_mean, kid_std = kernel_distance(real_features, fake_features, seed=seed)
-    scores: dict[str, Any] = {
-        "fid_domain": frechet_distance(real_features, fake_features),
-        "kid_domain_mean": kid_mean,
-        "kid_domain_std": kid_std,
-        "fid_n_fake": n_samples,
-        "fid_n_real": len(data.test_images),
-        "fid_ref_split": "test",
-        "checkerboard": checkerboard_score(fake, data.test_images),
-    }
-    logits, mean, _ = split_q(batched(discriminator.q, fake), config)
-    for k, code_logits in enumerate(logits):
-        scores[f"mi_cat_{k}"] = mi_lower_bound(code_logits, latent.cat_idx[:, k])
-    if logits:
-        scores["mi_cat"] = scores["mi_cat_0"]
-        drawn = classifier.head(fake_features).argmax(1)
-        code = scored_code(config, data.n_classes) or 0
-        scores["cat_consistency"] = cat_consistency(
-            latent.cat_idx[:, code].cpu().numpy(), drawn.cpu().numpy()
-        )
-    if config.n_cont_codes:
-        r2 = cont_r2(latent.cont.cpu().numpy(), mean.cpu().numpy())
-        scores.update({f"cont_r2_{k}": v for k, v in enumerate(r2)})
-        scores["cont_r2"] = sum(r2) / len(r2)
-        if fake.shape[1] == 1:  # does code 0 control stroke thickness? (Pearson r)
-            thickness = stroke_thickness(fake).cpu().numpy()
-            scores["cont0_thickness_corr"] = float(
-                np.corrcoef(latent.cont[:, 0].cpu().numpy(), thickness)[0, 1]
+    with eval_mode(discriminator):
+        latent, fake = scoring_fakes(generator, config, n_samples, data.test_images.device, seed)
+        if not torch.isfinite(fake).all():
+            raise ScoringError(
+                "generated images are not finite: the model diverged and cannot be scored"
             )
-    discriminator.train(was_training)
+        if real_features is None:
+            real_features = classifier.features(data.test_images)
+        fake_features = classifier.features(fake)
+        kid_mean, kid_std = kernel_distance(real_features, fake_features, seed=seed)
+        scores: dict[str, Any] = {
+            "fid_domain": frechet_distance(real_features, fake_features),
+            "kid_domain_mean": kid_mean,
+            "kid_domain_std": kid_std,
+            "fid_n_fake": n_samples,
+            "fid_n_real": len(data.test_images),
+            "fid_ref_split": "test",
+            "checkerboard": checkerboard_score(fake, data.test_images),
+        }
+        logits, mean, _ = split_q(batched(discriminator.q, fake), config)
+        for k, code_logits in enumerate(logits):
+            scores[f"mi_cat_{k}"] = mi_lower_bound(code_logits, latent.cat_idx[:, k])
+        if logits:
+            scores["mi_cat"] = scores["mi_cat_0"]
+            drawn = classifier.head(fake_features).argmax(1)
+            code = scored_code(config, data.n_classes) or 0
+            scores["cat_consistency"] = cat_consistency(
+                latent.cat_idx[:, code].cpu().numpy(), drawn.cpu().numpy()
+            )
+        if config.n_cont_codes:
+            r2 = cont_r2(latent.cont.cpu().numpy(), mean.cpu().numpy())
+            scores.update({f"cont_r2_{k}": v for k, v in enumerate(r2)})
+            scores["cont_r2"] = sum(r2) / len(r2)
+            if fake.shape[1] == 1:  # does code 0 control stroke thickness? (Pearson r)
+                thickness = stroke_thickness(fake).cpu().numpy()
+                scores["cont0_thickness_corr"] = float(
+                    np.corrcoef(latent.cont[:, 0].cpu().numpy(), thickness)[0, 1]
+                )
     return scores
 
 

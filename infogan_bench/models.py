@@ -7,6 +7,8 @@ and `trunk_layer` (d_norm). Q's output width follows the latent layout and q_con
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -14,6 +16,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from infogan_bench.config import RunConfig
+from infogan_bench.latent import latent_dim, q_output_size
 
 
 @dataclass(frozen=True)
@@ -134,14 +137,18 @@ class Discriminator(nn.Module):
         return self.q_head(self.trunk(images))
 
 
-def q_output_size(config: RunConfig) -> int:
-    """Categorical logits, then continuous means, then (gaussian-nll) continuous log-sigmas."""
-    per_cont = 2 if config.q_cont_loss == "gaussian-nll" else 1
-    return sum(config.cat_class_counts) + per_cont * config.n_cont_codes
-
-
-def latent_dim(config: RunConfig) -> int:
-    return config.noise_dim + sum(config.cat_class_counts) + config.n_cont_codes
+@contextmanager
+def eval_mode(*modules: nn.Module) -> Iterator[None]:
+    """Modules in eval mode (BatchNorm uses its running statistics) for the block, then
+    back in the mode each was in, also when the block raises."""
+    modes = [m.training for m in modules]
+    for m in modules:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(modules, modes, strict=True):
+            m.train(mode)
 
 
 def build_models(

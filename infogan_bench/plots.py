@@ -10,7 +10,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-PLOTTED = ("cat_acc", "fid_domain", "cat_consistency", "checkerboard")
+from infogan_bench.metrics import CURVES, PLOTTED  # noqa: E402
 
 
 def variant_labels(table: pd.DataFrame, axes: list[str]) -> list[str]:
@@ -37,7 +37,7 @@ def plot_metrics(table: pd.DataFrame, axes: list[str], path: Path) -> None:
 def plot_curves(curves: pd.DataFrame, variant_of: dict[str, str], path: Path) -> None:
     """eval_cat_acc and eval_fid_domain against the training step, mean over seeds per variant."""
     curves = curves.assign(variant=curves["run"].map(variant_of)).dropna(subset=["variant"])
-    metrics = [m for m in ("eval_cat_acc", "eval_fid_domain") if curves[m].notna().any()]
+    metrics = [m for m in CURVES if curves[m].notna().any()]
     fig, panels = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4), squeeze=False)
     for ax, metric in zip(panels[0], metrics, strict=True):
         for variant, group in curves.groupby("variant"):

@@ -18,26 +18,14 @@ import numpy as np
 import pandas as pd
 
 from infogan_bench.config import RunConfig, names_with_role
+from infogan_bench.metrics import METRICS as REGISTRY
+from infogan_bench.metrics import REPORTED
 from infogan_bench.plots import plot_curves, plot_metrics, plot_sample_grids
 from infogan_bench.results import UNFINISHED, Runs
 from infogan_bench.stats import bootstrap_ci, paired_effect
 
-# Reported metrics and which way is better.
-METRICS: dict[str, str] = {
-    "cat_acc": "max",
-    "best_cat_acc": "max",
-    "fid_domain": "min",
-    "best_fid_domain": "min",
-    "fid_domain_rel": "min",
-    "kid_domain_mean": "min",
-    "cat_consistency": "max",
-    "mi_cat": "max",
-    "cont_r2": "max",
-    "cont0_thickness_corr": "max",
-    "checkerboard": "min",
-    "wall_time_s": "min",
-    "images_per_s": "max",
-}
+# Reported metrics and which way is better (the registry's order).
+METRICS: dict[str, str] = {name: REGISTRY[name].better for name in REPORTED}
 ALPHA = 0.05  # significance level: verdicts, bold effects, axes with too few pairs
 
 

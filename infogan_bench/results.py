@@ -16,9 +16,10 @@ import pandas as pd
 
 from infogan_bench.config import RunConfig
 from infogan_bench.errors import ReportError
+from infogan_bench.metrics import CURVES
 from infogan_bench.rundir import RunDir
 
-CURVE_METRICS = ("eval_cat_acc", "eval_fid_domain")
+CURVE_METRICS = tuple(CURVES)
 UNFINISHED = "unfinished"  # running, killed, or never started
 
 

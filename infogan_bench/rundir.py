@@ -128,11 +128,7 @@ class RunDir:
 
     def save_checkpoint(self, state: dict[str, Any], name: str = "last") -> None:
         """torch.save to a temp file, then rename: a kill mid-write never leaves a broken file."""
-        path = self.checkpoint_path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".pt.tmp")
-        torch.save({"format": CHECKPOINT_FORMAT, **state}, tmp)
-        os.replace(tmp, path)
+        atomic_save({"format": CHECKPOINT_FORMAT, **state}, self.checkpoint_path(name))
 
     def checkpoint_step(self, name: str = "last") -> int | None:
         """The step of a checkpoint, or None when there is none."""
@@ -169,4 +165,12 @@ class RunDir:
 def _atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def atomic_save(state: dict[str, Any], path: Path) -> None:
+    """torch.save to a temp file, then rename: a kill mid-write never leaves a broken file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(state, tmp)
     os.replace(tmp, path)

@@ -8,8 +8,8 @@ import torch
 from torchvision.utils import save_image
 
 from infogan_bench.config import RunConfig
-from infogan_bench.losses import Latent
-from infogan_bench.models import Generator
+from infogan_bench.latent import Latent
+from infogan_bench.models import Generator, eval_mode
 
 GRID_SEED = 1234  # fixed noise, so grids of different runs and steps are comparable
 N_COLUMNS = 10
@@ -58,15 +58,16 @@ def save_sample_grids(
     generator: Generator, config: RunConfig, out_dir: Path, device: torch.device
 ) -> list[Path]:
     """Write categories.png and traversal_c{k}.png; returns their paths."""
-    was_training = generator.training
-    generator.eval()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / "categories.png"]
-    save_image(category_grid(generator, config, device), paths[0], nrow=N_COLUMNS, padding=1)
-    for code in range(config.n_cont_codes):
-        paths.append(out_dir / f"traversal_c{code}.png")
-        save_image(
-            traversal_grid(generator, config, code, device), paths[-1], nrow=N_COLUMNS, padding=1
-        )
-    generator.train(was_training)
+    with eval_mode(generator):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = [out_dir / "categories.png"]
+        save_image(category_grid(generator, config, device), paths[0], nrow=N_COLUMNS, padding=1)
+        for code in range(config.n_cont_codes):
+            paths.append(out_dir / f"traversal_c{code}.png")
+            save_image(
+                traversal_grid(generator, config, code, device),
+                paths[-1],
+                nrow=N_COLUMNS,
+                padding=1,
+            )
     return paths

@@ -16,15 +16,8 @@ from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from infogan_bench.config import RunConfig
+from infogan_bench.metrics import WANDB_SUMMARIES
 
-# How W&B summarises a metric logged many times (its run table shows these).
-METRIC_SUMMARIES = {
-    "eval_cat_acc": "max",
-    "eval_fid_domain": "min",
-    "mi_lower_bound": "max",
-    "loss_d": "last",
-    "loss_g": "last",
-}
 RUN_ID_FILE = "wandb_run_id"
 INIT_TIMEOUT_S = (
     30  # W&B unreachable online: give up after this and log offline (W&B's default: 90)
@@ -129,7 +122,7 @@ class WandbTracker:
                 file=sys.stderr,
             )
             self.run = wandb.init(mode="offline", **init_args)
-        for name, summary in METRIC_SUMMARIES.items():
+        for name, summary in WANDB_SUMMARIES.items():
             self.run.define_metric(name, summary=summary)
 
     def log(self, metrics: dict[str, Any], step: int) -> None:
@@ -153,7 +146,7 @@ class WandbTracker:
         if preempted:
             self.run.mark_preempting()
         # metrics W&B summarises itself (max of mi_lower_bound, ...) keep that summary
-        self.run.summary.update({k: v for k, v in summary.items() if k not in METRIC_SUMMARIES})
+        self.run.summary.update({k: v for k, v in summary.items() if k not in WANDB_SUMMARIES})
         for pattern in RUN_DIR_FILES:
             if any(self.run_dir.glob(pattern)):
                 self.run.save(

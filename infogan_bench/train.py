@@ -29,12 +29,12 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from infogan_bench import losses
 from infogan_bench.config import RunConfig, save_yaml
 from infogan_bench.data import Batches, Data, load_dataset
 from infogan_bench.errors import ConfigError, Interrupted, NonFiniteLossError
 from infogan_bench.evaluate import eval_scores, score_model
 from infogan_bench.features import load_or_train, real_reference
+from infogan_bench.latent import code_entropy
 from infogan_bench.metrics.thickness import ThicknessScale
 from infogan_bench.rundir import RunDir
 from infogan_bench.samples import save_sample_grids
@@ -213,7 +213,7 @@ def _final_summary(
         "wall_time_s": round(wall, 2),
         "images_per_s": round(step * config.batch_size / wall, 1) if wall > 0 else None,
         **{k: v for k, v in final.items() if k.startswith(("loss_", "d_", "mi_"))},
-        "mi_max": losses.code_entropy(config),
+        "mi_max": code_entropy(config),
     }
     final_scores = score_model(
         trainer.generator, trainer.discriminator, config, data, config.score_samples
@@ -288,7 +288,7 @@ def _interval_record(
             )
         record[name] = value
     # L_I = H(c) - CE: the mutual-information lower bound in nats (max ln 10 for one 10-way code)
-    record["mi_lower_bound"] = losses.code_entropy(config) - record["loss_info_cat"]
+    record["mi_lower_bound"] = code_entropy(config) - record["loss_info_cat"]
     return record
 
 

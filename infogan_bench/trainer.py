@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from infogan_bench import losses
 from infogan_bench.config import ConfigError, RunConfig
-from infogan_bench.evaluate import scored_code
+from infogan_bench.latent import Latent, sample_latent, scored_code, split_q
 from infogan_bench.metrics.thickness import ThicknessScale
 from infogan_bench.models import Discriminator, Generator, build_models
 from infogan_bench.rundir import CheckpointError
@@ -56,7 +56,7 @@ class Trainer:
         generator, discriminator = build_models(config, image_shape)
         generator.to(device)
         discriminator.to(device)
-        opt_d, opt_g, opt_info = _optimisers(config, generator, discriminator)
+        opt_g, opt_d, opt_info = _optimisers(config, generator, discriminator)
         rng = torch.Generator(device=device).manual_seed(config.seed)
         supervised_code = scored_code(config, n_classes)
         if config.supervised_fraction > 0 and supervised_code is None:
@@ -68,16 +68,16 @@ class Trainer:
                 f"cont_guidance: thickness needs 1-channel images; {config.dataset} has {image_shape[0]}"
             )
         return cls(
-            config,
-            generator,
-            discriminator,
-            opt_g,
-            opt_d,
-            opt_info,
-            rng,
-            device,
-            supervised_code or 0,
-            guidance,
+            config=config,
+            generator=generator,
+            discriminator=discriminator,
+            opt_g=opt_g,
+            opt_d=opt_d,
+            opt_info=opt_info,
+            rng=rng,
+            device=device,
+            supervised_code=supervised_code or 0,
+            guidance=guidance,
         )
 
     def state_dict(self, step: int) -> dict[str, Any]:
@@ -111,7 +111,7 @@ class Trainer:
 
     def step(self, real_images: torch.Tensor, labelled: Labelled | None) -> dict[str, torch.Tensor]:
         """One D, one G and (separate) one info update; returns detached losses (no host sync)."""
-        latent = losses.sample_latent(self.config, real_images.shape[0], self.rng, self.device)
+        latent = sample_latent(self.config, real_images.shape[0], self.rng, self.device)
         fake_images = self.generator(latent.vector())  # (B, C, H, W)
         stats = self.d_step(real_images, fake_images.detach(), latent, labelled)
         stats |= self.g_step(real_images, fake_images, latent, labelled)
@@ -123,7 +123,7 @@ class Trainer:
         self,
         real_images: torch.Tensor,
         fake_images: torch.Tensor,
-        latent: losses.Latent,
+        latent: Latent,
         labelled: Labelled | None,
     ) -> dict[str, torch.Tensor]:
         # D: maximize log D(x) + log(1 - D(G(z))), plus lambda * L_I (with-d, with-g)
@@ -146,7 +146,7 @@ class Trainer:
         self,
         real_images: torch.Tensor,
         fake_images: torch.Tensor,
-        latent: losses.Latent,
+        latent: Latent,
         labelled: Labelled | None,
     ) -> dict[str, torch.Tensor]:
         # G (non-saturating): maximize log D(G(z)), plus lambda * L_I (with-d, with-g) and
@@ -178,7 +178,7 @@ class Trainer:
         self, real_images: torch.Tensor, labelled: Labelled | None
     ) -> dict[str, torch.Tensor]:
         # G, trunk, Q: maximize lambda * L_I on fresh latents (q_optimizer=separate)
-        latent = losses.sample_latent(self.config, real_images.shape[0], self.rng, self.device)
+        latent = sample_latent(self.config, real_images.shape[0], self.rng, self.device)
         q_fake = self.discriminator.q(self.generator(latent.vector()))
         stats: dict[str, torch.Tensor] = {}
         info_loss = self._info_loss(q_fake, latent, stats)
@@ -188,7 +188,7 @@ class Trainer:
         return stats
 
     def _info_loss(
-        self, q_params: torch.Tensor, latent: losses.Latent, stats: dict[str, torch.Tensor]
+        self, q_params: torch.Tensor, latent: Latent, stats: dict[str, torch.Tensor]
     ) -> torch.Tensor:
         """lambda_cat * L_cat + lambda_cont * L_cont of Q's parameters on generated images."""
         cat_loss, cont_loss = losses.info_losses(q_params, latent, self.config)
@@ -210,12 +210,12 @@ class Trainer:
         loss = torch.zeros((), device=self.device)
         if labelled is not None:
             sup_images, sup_labels = labelled
-            sup_logits, _, _ = losses.split_q(D.q(sup_images), config)
+            sup_logits, _, _ = split_q(D.q(sup_images), config)
             stats["loss_supervised"] = F.cross_entropy(sup_logits[self.supervised_code], sup_labels)
             loss = loss + config.lambda_cat * stats["loss_supervised"]
         if self.guidance is not None:
             q_real = D.q(real_images) if q_real is None else q_real
-            _, mean, _ = losses.split_q(q_real, config)
+            _, mean, _ = split_q(q_real, config)
             stats["loss_guidance"] = F.mse_loss(mean[:, 0], self.guidance(real_images))
             loss = loss + config.lambda_cont * stats["loss_guidance"]
         return loss
@@ -230,7 +230,7 @@ def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
 def _optimisers(
     config: RunConfig, generator: Generator, discriminator: Discriminator
 ) -> tuple[torch.optim.Adam, torch.optim.Adam, torch.optim.Adam | None]:
-    """opt_d, opt_g and (separate) opt_info, with Q's head where q_optimizer puts it."""
+    """opt_g, opt_d and (separate) opt_info, with Q's head where q_optimizer puts it."""
     betas = (config.beta1, config.beta2)
     d_params = [*discriminator.trunk.parameters(), *discriminator.d_head.parameters()]
     q_params = list(discriminator.q_head.parameters())
@@ -240,16 +240,18 @@ def _optimisers(
     opt_info = None
     # Q's head joins D's or G's parameter group, or gets its own group when lr_q is set
     q_group = {"params": q_params, "lr": config.lr_q} if config.lr_q else None
-    if config.q_optimizer == "with-d":
-        d_groups.append(q_group) if q_group else d_groups[0]["params"].extend(q_params)
-    elif config.q_optimizer == "with-g":
-        g_groups.append(q_group) if q_group else g_groups[0]["params"].extend(q_params)
+    if config.q_optimizer in ("with-d", "with-g"):
+        groups = d_groups if config.q_optimizer == "with-d" else g_groups
+        if q_group:
+            groups.append(q_group)
+        else:
+            groups[0]["params"].extend(q_params)
     else:
         info_params = [*g_params, *discriminator.trunk.parameters(), *q_params]
         opt_info = torch.optim.Adam(info_params, lr=config.lr_q or config.lr_d, betas=betas)
-    opt_d = torch.optim.Adam(d_groups, lr=config.lr_d, betas=betas)
     opt_g = torch.optim.Adam(g_groups, lr=config.lr_g, betas=betas)
-    return opt_d, opt_g, opt_info
+    opt_d = torch.optim.Adam(d_groups, lr=config.lr_d, betas=betas)
+    return opt_g, opt_d, opt_info
 
 
 def resolve_device(name: str) -> torch.device:

@@ -7,7 +7,7 @@ from infogan_bench import bench
 from infogan_bench.cli import main
 from infogan_bench.config import RunConfig
 from infogan_bench.data import load_dataset
-from infogan_bench.losses import sample_latent
+from infogan_bench.latent import sample_latent
 from infogan_bench.trainer import Trainer
 
 CPU = torch.device("cpu")
@@ -36,7 +36,7 @@ def test_suite_and_naive_loop_compute_the_same_losses(digits):
 
 def test_bench_command_prints_both_rates_flops_and_scoring(capsys):
     args = ["bench", "--dataset", "digits", "--device", "cpu", "--batch-size", "16", "32",
-            "--steps", "2", "--rounds", "1", "--score-samples", "0"]  # fmt: skip
+            "--round-steps", "2", "--rounds", "1", "--score-samples", "0"]  # fmt: skip
     assert main(args) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["batch_size"] for r in lines] == [16, 32]
@@ -59,7 +59,7 @@ def test_time_to_accuracy_stops_at_the_first_eval_reaching_the_target(digits, mo
 
 def test_fast_paths_are_timed_against_the_plain_step(capsys):
     args = ["bench", "--dataset", "digits", "--device", "cpu", "--batch-size", "16",
-            "--steps", "2", "--rounds", "1", "--fast-paths"]  # fmt: skip
+            "--round-steps", "2", "--rounds", "1", "--fast-paths"]  # fmt: skip
     assert main(args) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["fast_path"] for r in lines] == list(bench.FAST_PATHS)

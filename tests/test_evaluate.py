@@ -7,12 +7,20 @@ from torch import nn
 
 from infogan_bench.config import RunConfig
 from infogan_bench.data import load_dataset
-from infogan_bench.evaluate import evaluate_run_dir, generated_scores, scored_code
+from infogan_bench.evaluate import evaluate_run_dir, generated_scores
 from infogan_bench.features import RECIPE, load_or_train, real_reference
+from infogan_bench.latent import scored_code
+from infogan_bench.metrics import PROTOCOL_KEYS, registered
 from infogan_bench.metrics.fid import frechet_distance
 from infogan_bench.rundir import RunDir
 from infogan_bench.train import train
 from infogan_bench.trainer import Trainer
+
+
+def _unregistered(scores: dict) -> list[str]:
+    """Scored keys that are neither a registered metric nor a protocol descriptor."""
+    skip = {"checkpoint", "step", *PROTOCOL_KEYS}
+    return [k for k in scores if k not in skip and not registered(k)]
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +90,7 @@ def test_trained_run_carries_the_full_score_set_and_rescoring_is_identical(
         summary["fid_domain"] > summary["fid_domain_floor"]
     )  # an untrained G is far from real digits
     scores = evaluate_run_dir(config.run_dir)
+    assert _unregistered(scores) == []  # every scored number has its line in the registry
     assert {k: scores[k] for k in expected} == {k: summary[k] for k in expected}
     assert np.isfinite([scores[k] for k in expected]).all()
     # eval steps scored FID on a fixed subset and kept the best checkpoint by it
@@ -116,6 +125,7 @@ def test_code_layouts_train_and_score(
     summary = train(config)
     assert summary["status"] == "finished" and present <= set(summary) and not absent & set(summary)
     assert all(math.isfinite(summary[k]) for k in present)
+    assert _unregistered(evaluate_run_dir(config.run_dir)) == []
     # accuracy is scored on the first code with as many classes as the dataset has labels
     assert (
         scored_code(config, 10) == {"10,10,10,10": 0, "10": 0, "none": None, "4,10": 1}[cat_codes]

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from infogan_bench import losses
+from infogan_bench import latent, losses
 from infogan_bench.config import RunConfig
 from infogan_bench.trainer import Trainer
 
@@ -36,7 +36,7 @@ def test_info_loss_alone_updates_generator_q_head_and_shared_trunk(monkeypatch):
 
 def test_mi_lower_bound_is_entropy_minus_cross_entropy():
     config = RunConfig(cat_codes="10,4")
-    assert losses.code_entropy(config) == pytest.approx(math.log(10) + math.log(4))
+    assert latent.code_entropy(config) == pytest.approx(math.log(10) + math.log(4))
     # perfect logits: CE -> 0, so L_I -> H(c)
     cat_idx = torch.tensor([[3, 1], [7, 0]])
     logits = [
@@ -46,7 +46,7 @@ def test_mi_lower_bound_is_entropy_minus_cross_entropy():
     assert losses.cat_info_loss(logits, cat_idx) == pytest.approx(0.0, abs=1e-6)
     # uniform logits: CE = H(c), so L_I = 0
     uniform = [torch.zeros(2, 10), torch.zeros(2, 4)]
-    assert losses.cat_info_loss(uniform, cat_idx) == pytest.approx(losses.code_entropy(config))
+    assert losses.cat_info_loss(uniform, cat_idx) == pytest.approx(latent.code_entropy(config))
 
 
 def test_continuous_losses_known_values():
@@ -64,11 +64,11 @@ def test_continuous_losses_known_values():
 def test_split_q_clamps_log_sigma():
     config = RunConfig(q_cont_loss="gaussian-nll")
     params = torch.cat([torch.zeros(1, 10), torch.tensor([[0.1, 0.2, -100.0, 100.0]])], dim=1)
-    logits, mean, log_sigma = losses.split_q(params, config)
+    logits, mean, log_sigma = latent.split_q(params, config)
     assert logits[0].shape == (1, 10) and mean.tolist() == [
         [pytest.approx(0.1), pytest.approx(0.2)]
     ]
-    assert log_sigma.tolist() == [list(losses.LOG_SIGMA_RANGE)]
+    assert log_sigma.tolist() == [list(latent.LOG_SIGMA_RANGE)]
 
 
 def test_label_smoothing_sets_the_real_target_to_one_minus_s():

@@ -5,7 +5,8 @@ import torch
 from torch import nn
 
 from infogan_bench.config import RunConfig
-from infogan_bench.models import build_models, latent_dim, q_output_size
+from infogan_bench.latent import latent_dim, q_output_size
+from infogan_bench.models import build_models
 from infogan_bench.trainer import Trainer
 
 AXES = list(

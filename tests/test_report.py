@@ -96,3 +96,14 @@ def test_training_options_are_axes_with_effects_against_the_default(tmp_path):
     assert report.too_few_pairs(effects) == {}
     five = {"q_optimizer": 5, "label_smoothing": 5}
     assert report.too_few_pairs(effects.assign(n_pairs=5)) == five
+
+
+def test_report_of_one_pair_gives_p_one_not_a_crash(tmp_path, capsys):
+    root = tmp_path / "runs"
+    make_run(root, finished(0.6), d_norm="batch", seed=0)
+    make_run(root, finished(0.7), d_norm="spectral", seed=0)
+    assert main(["report", "--runs", str(root), "--out", str(tmp_path), "--name", "r"]) == 0
+    effects = pd.read_csv(tmp_path / "r" / "effects.csv")
+    row = effects[(effects["metric"] == "cat_acc")].iloc[0]
+    assert row["n_pairs"] == 1 and row["p_value"] == 1.0
+    assert row["mean"] == pytest.approx(0.1)

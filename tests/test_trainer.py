@@ -3,6 +3,7 @@ import torch
 
 from infogan_bench import losses
 from infogan_bench.config import ConfigError, RunConfig
+from infogan_bench.latent import sample_latent
 from infogan_bench.metrics.thickness import ThicknessScale
 from infogan_bench.trainer import Trainer
 
@@ -35,7 +36,7 @@ def test_each_q_optimizer_mode_updates_exactly_its_parameter_groups(
 ):
     trainer = _trainer(q_optimizer=mode)
     real = torch.rand(8, 1, 28, 28)
-    latent = losses.sample_latent(trainer.config, 8, trainer.rng, CPU)
+    latent = sample_latent(trainer.config, 8, trainer.rng, CPU)
     fake = trainer.generator(latent.vector())
     assert _moved(trainer, lambda: trainer.d_step(real, fake.detach(), latent, None)) == d_step
     assert _moved(trainer, lambda: trainer.g_step(real, fake, latent, None)) == g_step
