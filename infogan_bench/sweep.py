@@ -24,7 +24,6 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ import yaml
 from infogan_bench.config import ConfigError, RunConfig, from_dict, names_with_role
 from infogan_bench.errors import SweepError
 from infogan_bench.rundir import RunDir
+from infogan_bench.signals import on_stop_signals
 
 SWEEP_KEYS = {
     "program", "command", "method", "metric", "parameters", "name",
@@ -255,7 +255,7 @@ def run_sweep(
                 print(f"[{name}] --on-finish exited {hook.returncode}", file=sys.stderr, flush=True)
         return outcome
 
-    with _stopped_by_signals(children), ThreadPoolExecutor(max_workers=workers) as pool:
+    with on_stop_signals(children.stop), ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(run_one, jobs))
 
 
@@ -282,24 +282,6 @@ class _Progress:
 def _clock(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
-
-
-@contextlib.contextmanager
-def _stopped_by_signals(children: _Children) -> Iterator[None]:
-    """While the sweep runs, SIGTERM/SIGINT stop its children (in the main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handle(signum: int, frame: Any) -> None:
-        children.stop(signum)
-
-    previous = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 def create_sweep(path: str | Path, project: str | None, entity: str | None) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import os
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +37,7 @@ from infogan_bench.latent import code_entropy
 from infogan_bench.metrics.thickness import ThicknessScale
 from infogan_bench.rundir import RunDir
 from infogan_bench.samples import save_sample_grids
+from infogan_bench.signals import on_stop_signals
 from infogan_bench.tracking import Tracker, make_tracker
 from infogan_bench.trainer import Trainer, resolve_device
 
@@ -108,26 +108,18 @@ class _StopRequest:
 @contextmanager
 def _stop_requests() -> Iterator[_StopRequest]:
     """SIGTERM/SIGINT ask the loop to stop at the end of the current step (a second one
-    stops at once; after training, the first one does); outside the main thread, signals
-    stay as they are."""
+    stops at once; after training, the first one does)."""
     request = _StopRequest()
-    if threading.current_thread() is not threading.main_thread():
-        yield request
-        return
 
-    def handle(signum: int, frame: Any) -> None:
+    def handle(signum: int) -> None:
         if request.trained_to is not None:
             raise Interrupted(signum, request.trained_to)
         if request.signum is not None:
             raise KeyboardInterrupt
         request.signum = signum
 
-    previous = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
+    with on_stop_signals(handle):
         yield request
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 def _train_steps(

@@ -107,3 +107,15 @@ def test_report_of_one_pair_gives_p_one_not_a_crash(tmp_path, capsys):
     row = effects[(effects["metric"] == "cat_acc")].iloc[0]
     assert row["n_pairs"] == 1 and row["p_value"] == 1.0
     assert row["mean"] == pytest.approx(0.1)
+
+
+def test_run_table_shows_steps_to_target_and_diagnoses_only_low_runs(tmp_path):
+    root = tmp_path / "runs"
+    make_run(root, finished(0.95, cat_diagnosis=""), seed=0)
+    make_run(root, finished(0.6, cat_diagnosis="4+9 merged in category 7"), seed=1)
+    make_run(root, finished(0.92, cat_diagnosis="1 split over categories 2, 5"), seed=2)
+    table = report.run_table(results.load_run_dirs([root]), fail_below=0.9)
+    assert list(table["to 0.9"]) == ["100", "", "100"]  # eval curve: acc/2 at 50, acc at 100
+    assert list(table["diagnosis"]) == ["", "4+9 merged in category 7", ""]
+    text = report.write_report(results.load_run_dirs([root]), tmp_path / "r", "t")
+    assert "4+9 merged in category 7" in text and (tmp_path / "r" / "runs.csv").exists()
