@@ -40,10 +40,10 @@ def _start_train(run_dir: Path, *flags: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 
-def _wait_for(condition, timeout: float = 120.0) -> None:
+def _wait_for(condition, timeout: float = 120.0, state=lambda: None) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, "timed out"
+        assert time.monotonic() < deadline, f"timed out; state: {state()}"
         time.sleep(0.05)
 
 
@@ -283,8 +283,9 @@ def test_a_killed_sweep_runner_leaves_no_orphan_and_a_rerun_finishes(tmp_path):
     child_pid = run.read_summary()["pid"]
     runner.kill()  # SIGKILL: no handler runs in the runner
     runner.wait()
-    _wait_for(lambda: run.read_summary().get("status") == "interrupted", timeout=60)
-    _wait_for(lambda: not Path(f"/proc/{child_pid}").exists() or _zombie(child_pid), timeout=60)
+    _wait_for(lambda: run.read_summary().get("status") == "interrupted", 120, run.read_summary)
+    _wait_for(lambda: not Path(f"/proc/{child_pid}").exists() or _zombie(child_pid), 120,
+              lambda: (run.read_summary(), (run.path / "train.log").read_text()[-2000:]))  # fmt: skip
     rerun = subprocess.run(command, env=_env(), capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
     assert run.read_summary()["status"] == "finished"

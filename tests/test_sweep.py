@@ -31,7 +31,7 @@ def _write(tmp_path, sweep: dict) -> Path:
 @pytest.mark.parametrize("path", SWEEPS, ids=lambda p: p.name)
 def test_every_sweep_yaml_is_valid_and_names_trainer_fields(path):
     sweep = load_sweep(path)  # W&B's schema and our parameter check
-    assert {"method", "metric", "parameters", "command"} <= set(sweep)
+    assert {"method", "metric", "parameters", "command", "program", "project"} <= set(sweep)
     configs = expand(sweep)
     assert configs and all(isinstance(from_dict(c), RunConfig) for c in configs)
 
