@@ -130,3 +130,16 @@ def test_a_signal_marks_the_wandb_run_preempting_and_keeps_wandbs_own_summaries(
     tracker.finish({"status": "interrupted", "step": 7, "mi_lower_bound": 1.0}, preempted=True)
     assert tracker.run.calls[0] == "mark_preempting" and tracker.run.calls[-1] == "finish"
     assert tracker.run.summary == {"status": "interrupted", "step": 7}  # W&B keeps max(L_I)
+
+
+def test_evaluate_writes_its_scores_back_to_the_runs_wandb_summary(tiny_config, tmp_path, monkeypatch):
+    from infogan_bench.evaluate import evaluate_run_dir
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    config = tiny_config(tracker="wandb")
+    train(config)
+    scores = evaluate_run_dir(config.run_dir)
+    logs = _offline_logs(tmp_path / "run")
+    assert len(logs) == 2 and len({log.stem for log in logs}) == 1  # the same W&B run, resumed
+    _, summary = config_and_summary(logs[-1])
+    assert json.loads(summary["last/cat_acc"]) == pytest.approx(scores["cat_acc"])
