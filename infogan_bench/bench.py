@@ -15,11 +15,12 @@ with each candidate fast path that the trainer does not use (see reports/perf.md
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import resource
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +30,11 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from infogan_bench import losses
 from infogan_bench.config import RunConfig
-from infogan_bench.data import Batches, Data
+from infogan_bench.data import Batches, Data, load_dataset
 from infogan_bench.evaluate import eval_scores, score_model
 from infogan_bench.latent import Latent, sample_latent
 from infogan_bench.models import build_models
-from infogan_bench.trainer import Trainer
+from infogan_bench.trainer import Trainer, resolve_device
 
 
 class HostImages(Dataset):
@@ -278,6 +279,38 @@ def time_to_accuracy(
     return {"target": target, "reached": reached, "step": step,
             "images_seen": step * config.batch_size, "train_s": round(train_s, 1),
             "history": history}  # fmt: skip
+
+
+def run_bench(
+    dataset: str,
+    data_dir: str,
+    device_name: str,
+    batch_sizes: list[int],
+    round_steps: int,
+    rounds: int,
+    score_samples: int,
+    fast_paths: bool = False,
+    time_to_acc: float | None = None,
+    eval_every: int = 100,
+    max_steps: int = 5000,
+) -> Iterator[dict[str, Any]]:
+    """The `bench` command: one result dict per batch size (the suite vs the naive loop, or
+    with fast_paths one per candidate path), or with time_to_acc one time-to-accuracy result."""
+    device = resolve_device(device_name)
+    data = load_dataset(dataset, data_dir, device)
+    base = RunConfig(dataset=dataset, data_dir=data_dir, device=device_name, tracker="none",
+                     progress=False)  # fmt: skip
+    if time_to_acc is not None:
+        config = dataclasses.replace(base, batch_size=batch_sizes[0], steps=max_steps)
+        yield time_to_accuracy(config, data, device, time_to_acc, eval_every)
+        return
+    for batch_size in batch_sizes:
+        config = dataclasses.replace(base, batch_size=batch_size)
+        if fast_paths:
+            yield from fast_path_rates(config, data, device, round_steps, rounds)
+        else:
+            result = benchmark(config, data, device, round_steps, rounds, score_samples)
+            yield dataclasses.asdict(result)
 
 
 def _device_name(device: torch.device) -> str:

@@ -223,29 +223,13 @@ def _add_report_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from infogan_bench import bench
-    from infogan_bench.data import load_dataset
-    from infogan_bench.trainer import resolve_device
+    from infogan_bench.bench import run_bench
 
-    device = resolve_device(args.device)
-    data = load_dataset(args.dataset, args.data_dir, device)
-    base = RunConfig(dataset=args.dataset, data_dir=args.data_dir, device=args.device,
-                     tracker="none", progress=False)  # fmt: skip
-    if args.time_to_acc is not None:
-        config = dataclasses.replace(base, batch_size=args.batch_size[0], steps=args.max_steps)
-        result = bench.time_to_accuracy(config, data, device, args.time_to_acc, args.eval_every)
-        print(json.dumps(result, indent=2))
-        return 0
-    for batch_size in args.batch_size:
-        config = dataclasses.replace(base, batch_size=batch_size)
-        if args.fast_paths:
-            for line in bench.fast_path_rates(config, data, device, args.round_steps, args.rounds):
-                print(json.dumps(line), flush=True)
-            continue
-        result = bench.benchmark(
-            config, data, device, args.round_steps, args.rounds, args.score_samples
-        )
-        print(json.dumps(dataclasses.asdict(result)), flush=True)
+    for result in run_bench(
+        args.dataset, args.data_dir, args.device, args.batch_size, args.round_steps, args.rounds,
+        args.score_samples, args.fast_paths, args.time_to_acc, args.eval_every, args.max_steps,
+    ):  # fmt: skip
+        print(json.dumps(result), flush=True)
     return 0
 
 

@@ -196,7 +196,7 @@ def scoring_fakes(
         latent = sample_latent(
             config, n_samples, torch.Generator(device=device).manual_seed(seed), device
         )
-        fake = batched(generator, latent.vector())
+        fake = batched(generator, latent.vector(), desc=f"generating {n_samples} samples")
     return latent, fake
 
 

@@ -63,13 +63,20 @@ class DomainClassifier(nn.Module):
         """Features of many images (N, 128), without gradients: chunks of 100 in channels_last
         (load_or_train puts the weights in it), about 4x faster on a CPU than chunks of 1000 in
         NCHW (same values up to rounding)."""
-        return batched(lambda x: self(x.contiguous(memory_format=torch.channels_last)), images, 100)
+        to_channels_last = lambda x: self(x.contiguous(memory_format=torch.channels_last))  # noqa: E731
+        return batched(to_channels_last, images, 100, desc="domain features")
 
 
 @torch.no_grad()
-def batched(fn: nn.Module | object, images: torch.Tensor, batch: int = 1000) -> torch.Tensor:
-    """fn over images in chunks, concatenated."""
-    return torch.cat([fn(images[i : i + batch]) for i in range(0, len(images), batch)])  # type: ignore[operator]
+def batched(
+    fn: nn.Module | object, images: torch.Tensor, batch: int = 1000, desc: str | None = None
+) -> torch.Tensor:
+    """fn over images in chunks, concatenated; desc: a progress bar of that name (on a
+    terminal only: tqdm's disable=None), for the long passes a person waits on."""
+    starts = range(0, len(images), batch)
+    if desc is not None:
+        starts = tqdm(starts, desc=desc, unit="batch", leave=False, disable=None)
+    return torch.cat([fn(images[i : i + batch]) for i in starts])  # type: ignore[operator]
 
 
 def load_or_train(
@@ -167,4 +174,5 @@ def inception_extractor(weights: str | None = None) -> nn.Module:
 def inception_features(extractor: nn.Module, images: torch.Tensor) -> torch.Tensor:
     """images (N, C, H, W) in [0, 1] -> (N, 2048): grayscale repeated to RGB, uint8; resized to 299 inside."""
     rgb = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
-    return batched(lambda x: extractor((x * 255).round().to(torch.uint8)), rgb, batch=100)
+    to_uint8 = lambda x: extractor((x * 255).round().to(torch.uint8))  # noqa: E731
+    return batched(to_uint8, rgb, batch=100, desc="Inception features")

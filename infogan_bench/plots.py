@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -13,14 +14,15 @@ import pandas as pd  # noqa: E402
 from infogan_bench.metrics import CURVES, PLOTTED  # noqa: E402
 
 
-def variant_labels(table: pd.DataFrame, axes: list[str]) -> list[str]:
-    return [" / ".join(str(r[a]) for a in axes) or "all runs" for _, r in table.iterrows()]
+def variant_label(row: pd.Series | dict[str, Any], axes: list[str]) -> str:
+    """A variant's label in tables and plots: its axis values, e.g. 'upsample / spectral'."""
+    return " / ".join(str(row[a]) for a in axes) or "all runs"
 
 
 def plot_metrics(table: pd.DataFrame, axes: list[str], path: Path) -> None:
     """Mean ± std of the main metrics per variant (one panel per metric)."""
     metrics = [m for m in PLOTTED if table[f"{m}_mean"].notna().any()]
-    labels = variant_labels(table, axes)
+    labels = [variant_label(row, axes) for _, row in table.iterrows()]
     fig, panels = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 0.4 * len(labels) + 1.5))
     for ax, metric in zip([panels] if len(metrics) == 1 else panels, metrics, strict=True):
         ax.errorbar(table[f"{metric}_mean"], range(len(labels)), xerr=table[f"{metric}_std"].fillna(0),

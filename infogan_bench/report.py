@@ -20,7 +20,7 @@ import pandas as pd
 from infogan_bench.config import RunConfig, names_with_role
 from infogan_bench.metrics import METRICS as REGISTRY
 from infogan_bench.metrics import REPORTED
-from infogan_bench.plots import plot_curves, plot_metrics, plot_sample_grids
+from infogan_bench.plots import plot_curves, plot_metrics, plot_sample_grids, variant_label
 from infogan_bench.results import UNFINISHED, Runs
 from infogan_bench.stats import bootstrap_ci, paired_effect
 
@@ -208,10 +208,6 @@ def to_latex(cells: pd.DataFrame) -> str:
     return escaped.to_latex(index=False)
 
 
-def _variant_label(row: pd.Series | dict[str, Any], axes: list[str]) -> str:
-    return " / ".join(f"{row[a]}" for a in axes) or "all runs"
-
-
 def _status_lines(frame: pd.DataFrame) -> list[str]:
     counts = frame.status.value_counts()
     lines = [
@@ -296,7 +292,7 @@ def write_report(runs: Runs, out: Path, title: str, fail_below: float = 0.9) -> 
         lines += [to_markdown(per_run.fillna("").astype(str)), ""]
     plot_metrics(table, axes, out / "metrics.png")
     lines += ["## Plots", "", "![metrics per variant](metrics.png)", ""]
-    variant_of = {r["run"]: _variant_label(r, axes) for _, r in frame.iterrows()}
+    variant_of = {r["run"]: variant_label(r, axes) for _, r in frame.iterrows()}
     if len(runs.curves):
         plot_curves(runs.curves, variant_of, out / "curves.png")
         lines += ["![eval curves](curves.png)", ""]
