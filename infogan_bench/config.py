@@ -313,8 +313,8 @@ def _check_field(f: dataclasses.Field, value: Any) -> None:
 
 def from_dict(values: dict[str, Any]) -> RunConfig:
     """Build a RunConfig, rejecting unknown keys and wrong types with a one-line ConfigError."""
-    known = {f.name for f in dataclasses.fields(RunConfig)}
-    unknown = sorted(set(values) - known)
+    known = names_with_role(*ROLES)
+    unknown = sorted(set(values) - set(known))
     if unknown:
         raise ConfigError(
             f"unknown config key(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"

@@ -6,7 +6,6 @@ finished, failed, or unfinished (running, killed, never started). Eval curves co
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from infogan_bench.config import RunConfig
+from infogan_bench.config import ROLES, RunConfig, names_with_role
 from infogan_bench.errors import ReportError
 from infogan_bench.metrics import CURVES
 from infogan_bench.rundir import RunDir
@@ -76,7 +75,7 @@ def load_wandb(path: str, sweep: str | None = None, api: Any = None) -> Runs:
     """The runs of W&B project ENTITY/PROJECT (one sweep's, with `sweep`), via wandb.Api."""
     from infogan_bench.tracking import wandb_api
 
-    known = {f.name for f in dataclasses.fields(RunConfig)}
+    known = set(names_with_role(*ROLES))
     rows, curves = [], []
     try:
         for run in (api or wandb_api()).runs(path, filters={"sweep": sweep} if sweep else None):
