@@ -132,7 +132,9 @@ def test_a_signal_marks_the_wandb_run_preempting_and_keeps_wandbs_own_summaries(
     assert tracker.run.summary == {"status": "interrupted", "step": 7}  # W&B keeps max(L_I)
 
 
-def test_evaluate_writes_its_scores_back_to_the_runs_wandb_summary(tiny_config, tmp_path, monkeypatch):
+def test_evaluate_writes_its_scores_back_to_the_runs_wandb_summary(
+    tiny_config, tmp_path, monkeypatch
+):
     from infogan_bench.evaluate import evaluate_run_dir
 
     monkeypatch.setenv("WANDB_MODE", "offline")
