@@ -26,7 +26,7 @@ from infogan_bench.metrics.clustering import clustering_scores, failure_diagnosi
 from infogan_bench.metrics.codes import cat_consistency, cont_r2, mi_lower_bound
 from infogan_bench.metrics.fid import frechet_distance, kernel_distance
 from infogan_bench.metrics.thickness import stroke_thickness
-from infogan_bench.models import Discriminator, Generator, eval_mode
+from infogan_bench.models import Discriminator, Generator, eval_mode, non_finite_weight
 from infogan_bench.rundir import RunDir
 from infogan_bench.tracking import write_back_scores
 from infogan_bench.trainer import Trainer, resolve_device
@@ -109,14 +109,10 @@ def eval_scores(
 def require_finite(models: dict[str, torch.nn.Module]) -> None:
     """Raise ScoringError naming the first model with a NaN or infinite parameter or buffer."""
     for name, model in models.items():
-        bad = [
-            k
-            for k, t in model.state_dict().items()
-            if t.is_floating_point() and not torch.isfinite(t).all()
-        ]
+        bad = non_finite_weight(model)
         if bad:
             raise ScoringError(
-                f"the {name} has non-finite weights ({bad[0]}): the model diverged and cannot be "
+                f"the {name} has non-finite weights ({bad}): the model diverged and cannot be "
                 "scored; score an earlier checkpoint (--checkpoint best) or retrain with lower "
                 "learning rates"
             )

@@ -137,6 +137,14 @@ class Discriminator(nn.Module):
         return self.q_head(self.trunk(images))
 
 
+def non_finite_weight(model: nn.Module) -> str | None:
+    """Name of the first parameter or buffer of model holding a NaN or inf; None if all finite."""
+    for key, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            return key
+    return None
+
+
 @contextmanager
 def eval_mode(*modules: nn.Module) -> Iterator[None]:
     """Modules in eval mode (BatchNorm uses its running statistics) for the block, then

@@ -35,6 +35,7 @@ from infogan_bench.evaluate import eval_scores, score_model
 from infogan_bench.features import load_or_train, real_reference
 from infogan_bench.latent import code_entropy
 from infogan_bench.metrics.thickness import ThicknessScale
+from infogan_bench.models import non_finite_weight
 from infogan_bench.rundir import RunDir
 from infogan_bench.samples import save_sample_grids
 from infogan_bench.signals import on_stop_signals
@@ -52,6 +53,9 @@ def train(config: RunConfig, tracker: Tracker | None = None) -> dict[str, Any]:
 
 
 def _train_locked(config: RunConfig, run: RunDir, tracker: Tracker | None) -> dict[str, Any]:
+    done = _finished_summary(run, config)
+    if done is not None:
+        return done  # resuming a finished run with the same steps changes nothing
     device = resolve_device(config.device)
     data = load_dataset(config.dataset, config.data_dir, device)
     if config.batch_size > len(data.train_images):
@@ -60,9 +64,6 @@ def _train_locked(config: RunConfig, run: RunDir, tracker: Tracker | None) -> di
         )
     guidance = ThicknessScale(data.train_images) if config.cont_guidance == "thickness" else None
     trainer = Trainer.create(config, data.image_shape, data.n_classes, device, guidance)
-    done = _finished_summary(run, config)
-    if done is not None:
-        return done  # resuming a finished run with the same steps changes nothing
     start_step, elapsed = _start_or_resume(run, trainer, config, device)
     tracker = tracker or make_tracker(config, run.path)
     run.write_summary(_running(start_step, {}))
@@ -251,14 +252,14 @@ def _require_finite_weights(
 ) -> None:
     """Raise NonFiniteLossError if an update made any weight of G or D NaN or inf."""
     for name, model in (("generator", trainer.generator), ("discriminator", trainer.discriminator)):
-        for key, tensor in model.state_dict().items():
-            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
-                raise NonFiniteLossError(
-                    f"{name} weight {key} became non-finite between steps {step - n_steps + 1} "
-                    f"and {step}; lower the learning rates or try --d-norm spectral; "
-                    + _good_state(good_step),
-                    step,
-                )
+        key = non_finite_weight(model)
+        if key is not None:
+            raise NonFiniteLossError(
+                f"{name} weight {key} became non-finite between steps {step - n_steps + 1} "
+                f"and {step}; lower the learning rates or try --d-norm spectral; "
+                + _good_state(good_step),
+                step,
+            )
 
 
 def _interval_record(
