@@ -34,7 +34,7 @@ from infogan_bench.data import Batches, Data, load_dataset
 from infogan_bench.evaluate import eval_scores, score_model
 from infogan_bench.latent import Latent, sample_latent
 from infogan_bench.models import build_models
-from infogan_bench.trainer import Trainer, resolve_device
+from infogan_bench.trainer import Trainer, device_name, resolve_device
 
 
 class HostImages(Dataset):
@@ -184,7 +184,7 @@ def benchmark(
         score_model(trainer.generator, trainer.discriminator, config, data, score_samples)
         scoring_rate = score_samples / (time.perf_counter() - start)
     return BenchResult(
-        device=_device_name(device),
+        device=device_name(device),
         batch_size=config.batch_size,
         steps_per_round=steps,
         rounds=rounds,
@@ -223,7 +223,7 @@ def fast_path_rates(
             for group in (g for opt in (trainer.opt_d, trainer.opt_g) for g in opt.param_groups):
                 group.update(fused=True, foreach=False)
     rates = _alternating_rates(runs, config, device, steps, rounds)
-    return [{"device": _device_name(device), "batch_size": config.batch_size,
+    return [{"device": device_name(device), "batch_size": config.batch_size,
              "steps_per_round": steps, "rounds": rounds, "fast_path": name,
              "images_per_s": round(rate, 1), "vs_plain": round(rate / rates["plain"], 3)}
             for name, rate in rates.items()]  # fmt: skip
@@ -311,12 +311,6 @@ def run_bench(
         else:
             result = benchmark(config, data, device, round_steps, rounds, score_samples)
             yield dataclasses.asdict(result)
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"cpu ({torch.get_num_threads()} threads)"
 
 
 def _peak_memory_mb(device: torch.device) -> float:

@@ -40,7 +40,7 @@ from infogan_bench.rundir import RunDir
 from infogan_bench.samples import save_sample_grids
 from infogan_bench.signals import on_stop_signals
 from infogan_bench.tracking import Tracker, make_tracker
-from infogan_bench.trainer import Trainer, resolve_device
+from infogan_bench.trainer import Trainer, device_name, resolve_device
 
 HEARTBEAT_KEYS = ("loss_d", "loss_g", "mi_lower_bound")  # copied into the running summary
 
@@ -205,6 +205,8 @@ def _final_summary(
         "step": step,
         "wall_time_s": round(wall, 2),
         "images_per_s": round(step * config.batch_size / wall, 1) if wall > 0 else None,
+        "device": device_name(device),
+        "torch": torch.__version__,
         **{k: v for k, v in final.items() if k.startswith(("loss_", "d_", "mi_"))},
         "mi_max": code_entropy(config),
     }

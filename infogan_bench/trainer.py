@@ -262,3 +262,10 @@ def resolve_device(name: str) -> torch.device:
             "device: cuda requested but no CUDA device is available; use --device cpu"
         )
     return torch.device(name)
+
+
+def device_name(device: torch.device) -> str:
+    """The GPU's name, or the CPU's thread count (it changes a GAN's trajectory)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({torch.get_num_threads()} threads)"

@@ -38,6 +38,9 @@ def test_run_dir_holds_config_metrics_checkpoint_samples_summary(tiny_config):
     assert 0 <= summary["cat_acc"] <= 1 and summary["n_test"] == 450
     assert summary["loss_supervised"] > 0
     assert summary["mi_max"] == pytest.approx(2.302585, abs=1e-6)
+    # the thread count changes a run's trajectory: the summary says what ran it
+    assert summary["device"] == f"cpu ({torch.get_num_threads()} threads)"
+    assert summary["torch"] == torch.__version__
 
 
 def test_same_seed_gives_identical_weights_and_other_seed_does_not(tiny_config, tmp_path):
