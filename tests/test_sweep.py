@@ -1,4 +1,5 @@
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,57 @@ def test_cli_accepts_wandb_agent_style_arguments():
 
 def test_sweep_module_imports_wandb_lazily():
     assert "wandb" not in vars(sweep_module)
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def test_a_campaign_committed_run_by_run_continues_on_a_fresh_clone(tmp_path, monkeypatch):
+    """reports/commit_run.sh commits each finished run (no checkpoints); a clone reruns the same
+    sweep command: finished runs are skipped, an unfinished one without its checkpoint starts
+    over, and the report needs only the committed files."""
+    reports = Path(__file__).resolve().parents[1] / "reports"
+    for key in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{key}_NAME", "test")
+        monkeypatch.setenv(f"GIT_{key}_EMAIL", "test@example.com")
+    repo = tmp_path / "repo"
+    (repo / "reports").mkdir(parents=True)
+    (repo / "reports" / ".gitignore").write_text((reports / ".gitignore").read_text())
+    _git(repo, "init", "-q")
+    _git(repo, "add", "reports/.gitignore")
+    _git(repo, "commit", "-q", "-m", "start")
+    sweep = {"method": "grid", "metric": {"name": "cat_acc", "goal": "maximize"},
+             "parameters": {**TINY, "steps": {"value": 4}, "checkpoint_every": {"value": 2},
+                            "seed": {"values": [0, 1]}}}  # fmt: skip
+    path = _write(tmp_path, sweep)
+    hook = f"bash {reports / 'commit_run.sh'}"
+    monkeypatch.chdir(repo)
+    first = run_sweep(path, "reports/c/runs", workers=2, tracker="none", on_finish=hook)
+    assert [o.status for o in first] == ["finished", "finished"]
+    committed = _git(repo, "ls-files", "reports/c").split()
+    assert "reports/c/runs/000-seed=0/summary.json" in committed
+    assert "reports/c/runs/001-seed=1/metrics.jsonl" in committed
+    assert not [f for f in committed if "checkpoints" in f or f.endswith(".lock")]
+    assert sorted(_git(repo, "log", "--format=%s").splitlines()) == [
+        "reports/c/runs/000-seed=0 finished",  # one commit per run, the two at once included
+        "reports/c/runs/001-seed=1 finished",
+        "start",
+    ]
+
+    clone = tmp_path / "clone"
+    _git(tmp_path, "clone", "-q", str(repo), str(clone))
+    runs = clone / "reports" / "c" / "runs"
+    seed1 = RunDir(runs / "001-seed=1")
+    finished = seed1.read_summary()
+    assert not seed1.checkpoint_path().exists()
+    seed1.write_summary({"status": "interrupted", "step": 3})  # as if committed mid-run
+    monkeypatch.chdir(clone)
+    again = run_sweep(path, "reports/c/runs", tracker="none")
+    assert [o.status for o in again] == ["skipped", "finished"]
+    assert [r["step"] for r in seed1.read_metrics()] == [1, 2, 3, 4]  # started over at step 1
+    assert seed1.read_summary()["cat_acc"] == finished["cat_acc"]  # and retrained the same run
+    assert main(["report", "--runs", str(runs), "--out", str(tmp_path), "--name", "r"]) == 0
+    assert "2 runs: 2 finished" in (tmp_path / "r" / "report.md").read_text()

@@ -7,10 +7,7 @@
 # another job. The report is made from the committed runs alone:
 #   infogan-bench report --runs reports/digits_default/runs --out reports/digits_default --name report
 set -euo pipefail
-commit='for try in 1 2 3 4 5; do
-  git add -- "$RUN_DIR" && git commit -q -m "reports/digits_default: ${RUN_DIR#reports/digits_default/runs/} finished" -- "$RUN_DIR" && exit 0
-  sleep 5
-done; exit 1'
+commit='bash reports/commit_run.sh'
 [ "${COMMIT:-1}" = 1 ] || commit=true
 for threads in ${THREADS:-1 2}; do
   OMP_NUM_THREADS=$threads infogan-bench sweep run sweeps/digits_default.yaml \

@@ -9,10 +9,7 @@
 #   infogan-bench report --runs reports/mnist_paper/runs --out reports/mnist_paper --name report
 set -euo pipefail
 workers=${WORKERS:-1}
-commit='for try in 1 2 3 4 5; do
-  git add -- "$RUN_DIR" && git commit -q -m "reports/mnist_paper: ${RUN_DIR#reports/mnist_paper/runs/} finished" -- "$RUN_DIR" && exit 0
-  sleep 5
-done; exit 1'
+commit='bash reports/commit_run.sh'
 [ "${COMMIT:-1}" = 1 ] || commit=true
 for arm in default spectral upsample supervised; do
   yaml=sweeps/mnist_paper_$arm.yaml
