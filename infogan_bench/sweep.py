@@ -139,6 +139,7 @@ def run_name(index: int, params: dict[str, Any], swept: list[str]) -> str:
 class Outcome:
     name: str
     status: str  # finished | skipped (finished earlier) | failed | interrupted | unfinished
+    #            | not started (the sweep was stopped first)
 
 
 def _check_same_sweep(out: Path, sweep: dict[str, Any]) -> None:
@@ -232,6 +233,8 @@ def run_sweep(
         run = RunDir(out / name)
         if run.read_summary().get("status") == "finished":
             return progress.done(Outcome(name, "skipped"))
+        if children.stopping is not None:  # the sweep was stopped: start nothing new
+            return progress.done(Outcome(name, "not started"))
         args = [f"--{k}={v}" for k, v in params.items()]
         args += [f"--run-dir={run.path}", f"--resume={run.holds_run()}", f"--tracker={tracker}"]
         args += [f"--wandb-mode={wandb_mode}", "--progress=false"]

@@ -297,3 +297,27 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     except FileNotFoundError:
         return True
+
+
+def test_a_stopped_sweep_checkpoints_its_run_starts_no_other_and_a_rerun_finishes(tmp_path):
+    sweep = json.loads(json.dumps(TINY_SWEEP))
+    sweep["parameters"]["steps"] = {"value": 60}
+    path, out = _sweep_file(tmp_path, sweep), tmp_path / "out"
+    command = [sys.executable, "-m", "infogan_bench.cli", "sweep", "run", str(path), "--out",
+               str(out), "--tracker", "none"]  # fmt: skip
+    runner = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    first, second = RunDir(out / "000-seed=0"), RunDir(out / "001-seed=1")
+    _wait_for(lambda: _running_at(first, 10))
+    runner.send_signal(signal.SIGTERM)
+    stdout, stderr = runner.communicate(timeout=120)
+    assert runner.returncode == 1, stderr
+    assert "001-seed=1 not started" in stdout
+    assert "not finished: 000-seed=0 (interrupted), 001-seed=1 (not started)" in stderr
+    summary = first.read_summary()
+    assert summary["status"] == "interrupted" and summary["signal"] == "SIGTERM"
+    assert first.load_checkpoint()["step"] == summary["step"] >= 10
+    assert not second.path.exists()  # nothing made for a run that never started
+    rerun = subprocess.run(command, env=_env(), capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert _steps(first.path) == _steps(second.path) == list(range(5, 61, 5))
