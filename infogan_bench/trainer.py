@@ -265,7 +265,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 def device_name(device: torch.device) -> str:
-    """The GPU's name, or the CPU's thread count (it changes a GAN's trajectory)."""
+    """The GPU's name, or the CPU's kernel set and thread count: both change a GAN's trajectory
+    (the same seed and code at 1 vs 2 threads, or AVX2 vs AVX512, train different models)."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"cpu ({torch.get_num_threads()} threads)"
+    return f"cpu ({torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads)"

@@ -39,7 +39,8 @@ def test_run_dir_holds_config_metrics_checkpoint_samples_summary(tiny_config):
     assert summary["loss_supervised"] > 0
     assert summary["mi_max"] == pytest.approx(2.302585, abs=1e-6)
     # the thread count changes a run's trajectory: the summary says what ran it
-    assert summary["device"] == f"cpu ({torch.get_num_threads()} threads)"
+    kernels, threads = torch.backends.cpu.get_cpu_capability(), torch.get_num_threads()
+    assert summary["device"] == f"cpu ({kernels}, {threads} threads)"
     assert summary["torch"] == torch.__version__
 
 
