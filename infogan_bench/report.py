@@ -222,16 +222,18 @@ def _status_lines(frame: pd.DataFrame) -> list[str]:
 
 
 def run_table(runs: Runs, fail_below: float = 0.9) -> pd.DataFrame:
-    """One row per run: the accuracy scores, FID, the first eval step at 0.9 and, for a run
-    below fail_below, its failure diagnosis."""
+    """One row per run: the accuracy scores, FID, the first eval step at fail_below and, for a
+    run below it, its failure diagnosis."""
     frame = runs.frame.sort_values("run")
-    reached = runs.curves[runs.curves["eval_cat_acc"] >= 0.9].groupby("run")["step"].min()
+    reached = runs.curves[runs.curves["eval_cat_acc"] >= fail_below].groupby("run")["step"].min()
     columns = ["cat_acc", "best_cat_acc", "nmi", "fid_domain"]
     table = pd.DataFrame({"run": frame["run"], "status": frame["status"]})
     for column in columns:
         values = frame[column] if column in frame else pd.Series(np.nan, index=frame.index)
         table[column] = values.map(lambda v: "" if pd.isna(v) else _number(v))
-    table["to 0.9"] = frame["run"].map(reached).map(lambda v: "" if pd.isna(v) else str(int(v)))
+    table[f"to {fail_below:g}"] = (
+        frame["run"].map(reached).map(lambda v: "" if pd.isna(v) else str(int(v)))
+    )
     low = frame["cat_acc"].lt(fail_below) | frame["status"].ne("finished")
     table["diagnosis"] = frame["cat_diagnosis"].where(low, "").fillna("")
     return table.reset_index(drop=True)
@@ -287,8 +289,9 @@ def write_report(runs: Runs, out: Path, title: str, fail_below: float = 0.9) -> 
     if "cat_diagnosis" in frame:  # runs scored with a failure diagnosis
         per_run = run_table(runs, fail_below)
         per_run.to_csv(out / "runs.csv", index=False)
-        lines += ["## Runs", "", f"Diagnosis shown for runs with cat_acc < {fail_below}. "
-                  "`to 0.9`: the first eval step with eval_cat_acc ≥ 0.9.", ""]  # fmt: skip
+        lines += ["## Runs", "", f"Diagnosis shown for runs with cat_acc < {fail_below:g}. "
+                  f"`to {fail_below:g}`: the first eval step with eval_cat_acc ≥ {fail_below:g}.",
+                  ""]  # fmt: skip
         lines += [to_markdown(per_run.fillna("").astype(str)), ""]
     plot_metrics(table, axes, out / "metrics.png")
     lines += ["## Plots", "", "![metrics per variant](metrics.png)", ""]

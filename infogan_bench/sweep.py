@@ -273,7 +273,7 @@ class _Progress:
     def done(self, outcome: Outcome) -> Outcome:
         with self.lock:
             self.count += 1
-            self.trained += outcome.status != "skipped"
+            self.trained += outcome.status not in ("skipped", "not started")
             elapsed = time.monotonic() - self.start
             left = self.total - self.count
             eta = _clock(elapsed / self.trained * left) if self.trained and left else "-"

@@ -117,5 +117,7 @@ def test_run_table_shows_steps_to_target_and_diagnoses_only_low_runs(tmp_path):
     table = report.run_table(results.load_run_dirs([root]), fail_below=0.9)
     assert list(table["to 0.9"]) == ["100", "", "100"]  # eval curve: acc/2 at 50, acc at 100
     assert list(table["diagnosis"]) == ["", "4+9 merged in category 7", ""]
+    lower = report.run_table(results.load_run_dirs([root]), fail_below=0.4)  # e.g. a k-means floor
+    assert list(lower["to 0.4"]) == ["50", "100", "50"] and not any(lower["diagnosis"])
     text = report.write_report(results.load_run_dirs([root]), tmp_path / "r", "t")
     assert "4+9 merged in category 7" in text and (tmp_path / "r" / "runs.csv").exists()
