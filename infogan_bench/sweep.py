@@ -240,7 +240,7 @@ def run_sweep(
         args += [f"--wandb-mode={wandb_mode}", "--progress=false"]
         args += [f"--data-dir={data_dir}"] if data_dir else []
         run.path.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", threads)}
+        env = _run_env(threads)
         with open(run.path / "train.log", "a") as log:
             code = children.run(
                 [sys.executable, "-m", "infogan_bench.cli", "train", *args], log, env
@@ -260,6 +260,15 @@ def run_sweep(
 
     with on_stop_signals(children.stop), ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(run_one, jobs))
+
+
+def _run_env(threads: str) -> dict[str, str]:
+    """A run's environment: its thread count, and this runner's own code first on the path
+    (`python -m` would put the working directory first, and with it any checkout there)."""
+    root = str(Path(__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    threads = os.environ.get("OMP_NUM_THREADS", threads)
+    return {**os.environ, "OMP_NUM_THREADS": threads, "PYTHONPATH": path, "PYTHONSAFEPATH": "1"}
 
 
 class _Progress:

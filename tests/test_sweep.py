@@ -1,5 +1,6 @@
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -228,3 +229,16 @@ def test_a_campaign_committed_run_by_run_continues_on_a_fresh_clone(tmp_path, mo
     assert seed1.read_summary()["cat_acc"] == finished["cat_acc"]  # and retrained the same run
     assert main(["report", "--runs", str(runs), "--out", str(tmp_path), "--name", "r"]) == 0
     assert "2 runs: 2 finished" in (tmp_path / "r" / "report.md").read_text()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="PYTHONSAFEPATH needs Python 3.11")
+def test_runs_use_the_runners_code_not_a_checkout_in_the_working_directory(tmp_path, monkeypatch):
+    other = tmp_path / "infogan_bench"  # e.g. another checkout of this repo, or a stale copy
+    other.mkdir()
+    (other / "__init__.py").write_text("raise ImportError('the working directory copy ran')")
+    sweep = {"method": "grid", "metric": {"name": "cat_acc", "goal": "maximize"},
+             "parameters": TINY}  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    (outcome,) = run_sweep(_write(tmp_path, sweep), tmp_path / "out", tracker="none")
+    log = (tmp_path / "out" / outcome.name / "train.log").read_text()
+    assert outcome.status == "finished", log
