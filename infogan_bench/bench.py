@@ -284,7 +284,7 @@ def time_to_accuracy(
 def run_bench(
     dataset: str,
     data_dir: str,
-    device_name: str,
+    device_flag: str,
     batch_sizes: list[int],
     round_steps: int,
     rounds: int,
@@ -296,9 +296,9 @@ def run_bench(
 ) -> Iterator[dict[str, Any]]:
     """The `bench` command: one result dict per batch size (the suite vs the naive loop, or
     with fast_paths one per candidate path), or with time_to_acc one time-to-accuracy result."""
-    device = resolve_device(device_name)
+    device = resolve_device(device_flag)
     data = load_dataset(dataset, data_dir, device)
-    base = RunConfig(dataset=dataset, data_dir=data_dir, device=device_name, tracker="none",
+    base = RunConfig(dataset=dataset, data_dir=data_dir, device=device_flag, tracker="none",
                      progress=False)  # fmt: skip
     if time_to_acc is not None:
         config = dataclasses.replace(base, batch_size=batch_sizes[0], steps=max_steps)

@@ -225,8 +225,8 @@ def run_sweep(
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.yaml").write_text(yaml.safe_dump(sweep, sort_keys=False))
     jobs = [(run_name(i, params, swept), params) for i, params in enumerate(configs)]
-    threads = str(max(1, (os.cpu_count() or 1) // workers))
     children, progress = _Children(), _Progress(len(jobs))
+    env = _run_env(workers)
 
     def run_one(job: tuple[str, dict[str, Any]]) -> Outcome:
         name, params = job
@@ -240,7 +240,6 @@ def run_sweep(
         args += [f"--wandb-mode={wandb_mode}", "--progress=false"]
         args += [f"--data-dir={data_dir}"] if data_dir else []
         run.path.mkdir(parents=True, exist_ok=True)
-        env = _run_env(threads)
         with open(run.path / "train.log", "a") as log:
             code = children.run(
                 [sys.executable, "-m", "infogan_bench.cli", "train", *args], log, env
@@ -262,12 +261,13 @@ def run_sweep(
         return list(pool.map(run_one, jobs))
 
 
-def _run_env(threads: str) -> dict[str, str]:
-    """A run's environment: its thread count, and this runner's own code first on the path
-    (`python -m` would put the working directory first, and with it any checkout there)."""
+def _run_env(workers: int) -> dict[str, str]:
+    """Every run's environment: OMP_NUM_THREADS (the caller's, or the cores shared among the
+    workers), and this runner's own code first on the path (`python -m` would put the working
+    directory first, and with it any checkout there)."""
     root = str(Path(__file__).resolve().parents[1])
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
-    threads = os.environ.get("OMP_NUM_THREADS", threads)
+    threads = os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
     return {**os.environ, "OMP_NUM_THREADS": threads, "PYTHONPATH": path, "PYTHONSAFEPATH": "1"}
 
 
