@@ -67,6 +67,7 @@ def _cmd_sweep_run(args: argparse.Namespace) -> int:
         seed=args.draw_seed,
         data_dir=args.data_dir,
         on_finish=args.on_finish,
+        count=args.count,
     )
     done = {"finished", "skipped"}
     lost = [o for o in outcomes if o.status not in done]
@@ -120,6 +121,12 @@ def _add_sweep_parser(commands: argparse._SubParsersAction) -> None:
         metavar="CMD",
         default=None,
         help="shell command run after each finished run, with RUN_DIR set (e.g. a git commit)",
+    )
+    run.add_argument(
+        "--count",
+        type=int,
+        default=None,
+        help="only the sweep's first N runs, e.g. the seeds to screen first (default: all)",
     )
     run.set_defaults(handler=_cmd_sweep_run)
     create = actions.add_parser("create", help="register the sweep with W&B and print its id")

@@ -207,9 +207,12 @@ def run_sweep(
     seed: int = 0,
     data_dir: str | None = None,
     on_finish: str | None = None,
+    count: int | None = None,
 ) -> list[Outcome]:
     """Run every config of the sweep into out/NAME; finished runs are skipped, others resume.
 
+    count: only the first `count` configs in the sweep's order (a rerun without it, or with a
+    larger one, continues with the rest: the names keep their index).
     data_dir: overrides every run's data_dir (where this machine keeps the datasets).
     on_finish: a shell command run after each run that finishes, with RUN_DIR set to its dir
     (e.g. a `git add "$RUN_DIR" && git commit` that keeps a long campaign in git run by run).
@@ -224,7 +227,9 @@ def run_sweep(
     _check_same_sweep(out, sweep)
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.yaml").write_text(yaml.safe_dump(sweep, sort_keys=False))
-    jobs = [(run_name(i, params, swept), params) for i, params in enumerate(configs)]
+    if count is not None and count < 1:
+        raise SweepError(f"--count {count}: pass a number of runs of at least 1")
+    jobs = [(run_name(i, params, swept), params) for i, params in enumerate(configs)][:count]
     children, progress = _Children(), _Progress(len(jobs))
     env = _run_env(workers)
 

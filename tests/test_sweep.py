@@ -127,6 +127,23 @@ def test_offline_sweep_runs_logs_to_wandb_resumes_and_survives_a_failed_run(tmp_
     assert "mnist missing or corrupt" in (lost.path / "train.log").read_text()
 
 
+def test_count_runs_the_first_configs_and_a_rerun_continues_with_the_rest(tmp_path, capsys):
+    sweep = {"method": "grid", "metric": {"name": "cat_acc", "goal": "maximize"},
+             "parameters": {**TINY, "seed": {"values": [2, 0, 1]}}}  # fmt: skip
+    path, out = _write(tmp_path, sweep), tmp_path / "out"
+    first = run_sweep(path, out, tracker="none", count=2)
+    assert [(o.name, o.status) for o in first] == [
+        ("000-seed=2", "finished"),
+        ("001-seed=0", "finished"),
+    ]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["000-seed=2", "001-seed=0"]
+    rest = run_sweep(path, out, tracker="none")
+    assert [o.status for o in rest] == ["skipped", "skipped", "finished"]
+    assert RunDir(out / "002-seed=1").read_summary()["status"] == "finished"
+    assert main(["sweep", "run", str(path), "--out", str(out), "--count", "0"]) == 2
+    assert "--count 0: pass a number of runs of at least 1" in capsys.readouterr().err
+
+
 def test_sweep_create_and_agent_call_wandb(tmp_path, monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(
