@@ -10,10 +10,10 @@
 set -euo pipefail
 commit='bash reports/commit_run.sh'
 [ "${COMMIT:-1}" = 1 ] || commit=true
-declare -A folder=([noise_dim16]=noise_dim=16 [lambda_cat2]=lambda_cat=2 [lr_g2e-4]=lr_g=2e-4
-                   [batch128]=batch_size=128 [upsample]=upsample [feature_matching]=feature_matching)
+declare -A folder=([noise_dim16]=noise_dim=16 [lambda_cat2]=lambda_cat=2 [upsample]=upsample
+                   [feature_matching]=feature_matching)
 for threads in ${THREADS:-1}; do
-  for name in ${CANDIDATES:-noise_dim16 lambda_cat2 lr_g2e-4 batch128}; do
+  for name in ${CANDIDATES:-noise_dim16 lambda_cat2}; do
     OMP_NUM_THREADS=$threads infogan-bench sweep run "sweeps/digits_$name.yaml" ${COUNT:+--count "$COUNT"} \
       --out "reports/digits_default/${folder[$name]}/threads=$threads" --workers 1 --tracker none \
       --on-finish "$commit"
