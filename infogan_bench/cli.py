@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from infogan_bench.config import (
+    DATASET_DEFAULTS,
     RunConfig,
     field_choices,
     field_type,
@@ -39,8 +40,12 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(RunConfig):
         kind = field_type(f)
         choices = field_choices(f)
-        default = f.default
-        help_text = f"{f.metadata['help']} (default: {default!r})"
+        if f.name in DATASET_DEFAULTS:
+            paper, per_dataset = DATASET_DEFAULTS[f.name]
+            default = "; ".join([f"{paper!r}", *(f"{k}: {v!r}" for k, v in per_dataset.items())])
+        else:
+            default = repr(f.default)
+        help_text = f"{f.metadata['help']} (default: {default})"
         flags = ["--" + f.name.replace("_", "-")]
         if "_" in f.name:  # W&B agents pass sweep parameters as --field_name=value
             flags.append("--" + f.name)

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,11 @@ WandbMode = Literal["auto", "online", "offline", "disabled"]
 #   runner       set by the sweep runner or agent per run (run_dir, resume), never swept
 ROLES = ("recipe", "length", "seed", "bookkeeping", "runner")
 GROUP_MAX_CHARS = 120  # W&B caps a group name at 128 characters
+
+# Recipe fields whose default depends on the dataset: (the InfoGAN paper's MNIST value, the value
+# of the datasets whose own measurements chose another). Such a field defaults to None and gets
+# its dataset's value when the config is made. Digits: lambda_cat 2 (reports/digits_default/).
+DATASET_DEFAULTS: dict[str, tuple[Any, dict[str, Any]]] = {"lambda_cat": (1.0, {"digits": 2.0})}
 
 
 def _doc(text: str, role: str = "recipe", **extra: Any) -> dict[str, Any]:
@@ -84,8 +90,9 @@ class RunConfig:
     )
     n_cont_codes: int = field(default=2, metadata=_doc("continuous codes c ~ U(-1, 1)", lo=0))
     # losses and optimisation
-    lambda_cat: float = field(
-        default=1.0, metadata=_doc("weight of the categorical info loss", lo=0.0)
+    lambda_cat: float | None = field(
+        default=None,
+        metadata=_doc("weight of the categorical info loss", lo=0.0),
     )
     lambda_cont: float = field(
         default=0.1, metadata=_doc("weight of the continuous info loss", lo=0.0)
@@ -210,6 +217,9 @@ class RunConfig:
     tags: str = field(default="", metadata=_doc("comma-separated W&B tags", role="bookkeeping"))
 
     def __post_init__(self) -> None:
+        for name, (paper, per_dataset) in DATASET_DEFAULTS.items():
+            if getattr(self, name) is None:
+                setattr(self, name, per_dataset.get(self.dataset, paper))
         for f in dataclasses.fields(self):
             _check_field(f, getattr(self, f.name))
         if not self.cat_class_counts and self.n_cont_codes == 0:
@@ -229,7 +239,8 @@ class RunConfig:
         """The recipe without the seed, as a name: its non-default fields as key=value pairs,
         e.g. 'dataset=mnist-d_norm=spectral' ('default' for none); past GROUP_MAX_CHARS, a
         prefix of that and a stable hash of the whole recipe. Seeds of one recipe share it."""
-        recipe, defaults = self.fields_with_role("recipe", "length"), RunConfig().to_dict()
+        recipe = self.fields_with_role("recipe", "length")
+        defaults = {**RunConfig(dataset=self.dataset).to_dict(), "dataset": RunConfig.dataset}
         pairs = [f"{k}={v}" for k, v in recipe.items() if v != defaults[k]]
         text = "-".join(pairs) or "default"
         if len(text) <= GROUP_MAX_CHARS:
@@ -280,8 +291,10 @@ def field_choices(f: dataclasses.Field) -> tuple[Any, ...] | None:
 
 
 def field_type(f: dataclasses.Field) -> type:
-    """The plain Python type of a field: str for Literal fields."""
+    """The plain Python type of a field: str for Literal fields, T for T | None."""
     hint = typing.get_type_hints(RunConfig)[f.name]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
     return str if typing.get_origin(hint) is Literal else hint
 
 

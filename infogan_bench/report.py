@@ -71,9 +71,9 @@ def variant_table(frame: pd.DataFrame, axes: list[str], fail_below: float = 0.9)
     return pd.DataFrame(rows)
 
 
-def baseline_level(axis: str, levels: list[Any]) -> Any:
-    """The level effects are measured against: RunConfig's default when present, else the first."""
-    default = getattr(RunConfig(), axis)
+def baseline_level(axis: str, levels: list[Any], dataset: str = RunConfig.dataset) -> Any:
+    """The level effects are measured against: the dataset's default when present, else the first."""
+    default = getattr(RunConfig(dataset=dataset), axis)
     return default if default in levels else sorted(levels, key=str)[0]
 
 
@@ -89,7 +89,8 @@ def marginal_effects(frame: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
         levels = list(done[axis].dropna().unique())
         if len(levels) < 2:
             continue
-        base = baseline_level(axis, levels)
+        datasets = done.dataset.unique()
+        base = baseline_level(axis, levels, *datasets[:1] if len(datasets) == 1 else [])
         keys = [a for a in axes if a != axis] + ["seed"]
         reference = done[done[axis] == base].set_index(keys)
         for level in sorted((lv for lv in levels if lv != base), key=str):

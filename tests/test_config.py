@@ -4,11 +4,27 @@ from infogan_bench.cli import build_parser, config_from_args, main
 from infogan_bench.config import ConfigError, RunConfig, from_dict
 
 
-def test_defaults_are_the_paper_recipe():
-    config = RunConfig()
+def test_defaults_are_the_paper_recipe_except_where_a_dataset_measured_another(capsys):
+    config = RunConfig(dataset="mnist")
     assert (config.noise_dim, config.cat_class_counts, config.n_cont_codes) == (62, [10], 2)
     assert (config.lr_d, config.lr_g, config.beta1) == (2e-4, 1e-3, 0.5)
     assert (config.lambda_cat, config.lambda_cont) == (1.0, 0.1)
+    assert config.variant == "dataset=mnist"
+    # digits, the main job: lambda_cat 2 (reports/digits_default/); a given value wins
+    assert RunConfig().lambda_cat == 2.0 and RunConfig().variant == "default"
+    paper = from_dict({"lambda_cat": 1.0})
+    assert paper.lambda_cat == 1.0 and paper.variant == "lambda_cat=1.0"
+    assert (
+        from_dict({"dataset": "cifar10", "lambda_cat": 2.0}).variant
+        == "dataset=cifar10-lambda_cat=2.0"
+    )
+    # the flag's help names every dataset's default; a run dir's config records the number
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "categorical info loss (default: 1.0; digits: 2.0)" in " ".join(
+        capsys.readouterr().out.split()
+    )
+    assert config_from_args(build_parser().parse_args(["train"])).to_dict()["lambda_cat"] == 2.0
 
 
 @pytest.mark.parametrize(

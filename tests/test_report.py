@@ -121,3 +121,20 @@ def test_run_table_shows_steps_to_target_and_diagnoses_only_low_runs(tmp_path):
     assert list(lower["to 0.4"]) == ["50", "100", "50"] and not any(lower["diagnosis"])
     text = report.write_report(results.load_run_dirs([root]), tmp_path / "r", "t")
     assert "4+9 merged in category 7" in text and (tmp_path / "r" / "runs.csv").exists()
+
+
+@pytest.mark.parametrize("dataset, baseline", [("mnist", 1.0), ("digits", 2.0)])
+def test_effects_are_measured_against_the_datasets_own_default(tmp_path, dataset, baseline):
+    for seed in (0, 1):
+        for weight in (1.0, 2.0, 4.0):
+            make_run(
+                tmp_path,
+                finished(0.8 + 0.01 * weight),
+                dataset=dataset,
+                lambda_cat=weight,
+                seed=seed,
+            )
+    frame = results.load_run_dirs([tmp_path]).frame
+    effects = report.marginal_effects(frame, ["lambda_cat"])
+    assert set(effects.baseline) == {baseline}
+    assert sorted(set(effects.level)) == sorted({1.0, 2.0, 4.0} - {baseline})

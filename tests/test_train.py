@@ -155,7 +155,7 @@ def test_short_digits_run_learns_the_codes(tiny_config):
     at 1 thread: a trajectory, not a property), so it is the benchmark's number, not a test's."""
     config = tiny_config(
         steps=150, batch_size=32, log_every=25, eval_every=150, checkpoint_every=150,
-        supervised_fraction=0.05,
+        supervised_fraction=0.05, lambda_cat=1.0,  # the paper's weight, as measured
     )  # fmt: skip
     summary = train(config)
     records = RunDir(config.run_dir).read_metrics()
