@@ -80,8 +80,10 @@ def baseline_level(axis: str, levels: list[Any], dataset: str = RunConfig.datase
 def marginal_effects(frame: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
     """Each axis level minus its baseline, paired on every other axis and the seed.
 
-    Only finished runs with both members of a pair take part; one row per (axis, level, metric)
-    with n_pairs, mean difference, its bootstrap 95% CI and the sign-flip permutation p-value.
+    Only finished runs with both members of a pair take part; replicates of one key (the same
+    recipe and seed run twice, e.g. at two thread counts) are averaged into one member, so a
+    pair is one seed, never a cross of replicates. One row per (axis, level, metric) with
+    n_pairs, mean difference, its bootstrap 95% CI and the sign-flip permutation p-value.
     """
     done = frame[frame.status == "finished"]
     rows = []
@@ -92,9 +94,9 @@ def marginal_effects(frame: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
         datasets = done.dataset.unique()
         base = baseline_level(axis, levels, *datasets[:1] if len(datasets) == 1 else [])
         keys = [a for a in axes if a != axis] + ["seed"]
-        reference = done[done[axis] == base].set_index(keys)
+        reference = _mean_per_key(done[done[axis] == base], keys)
         for level in sorted((lv for lv in levels if lv != base), key=str):
-            other = done[done[axis] == level].set_index(keys)
+            other = _mean_per_key(done[done[axis] == level], keys)
             pairs = reference.join(other, how="inner", lsuffix="_base", rsuffix="_level")
             for metric in METRICS:
                 if f"{metric}_base" not in pairs:
@@ -118,6 +120,13 @@ def marginal_effects(frame: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
         "p_value",
     ]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _mean_per_key(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The runs' metrics, one row per pairing key: the mean over that key's replicates."""
+    metrics = [m for m in METRICS if m in runs]
+    values = runs[metrics].apply(pd.to_numeric, errors="coerce")
+    return values.groupby([runs[k] for k in keys], dropna=False).mean()
 
 
 def _number(value: float) -> str:

@@ -138,3 +138,17 @@ def test_effects_are_measured_against_the_datasets_own_default(tmp_path, dataset
     effects = report.marginal_effects(frame, ["lambda_cat"])
     assert set(effects.baseline) == {baseline}
     assert sorted(set(effects.level)) == sorted({1.0, 2.0, 4.0} - {baseline})
+
+
+def test_replicates_of_a_seed_are_averaged_not_crossed(tmp_path):
+    """The same recipe and seed twice (e.g. at 1 and 2 threads): one pair per seed."""
+    for seed, (one, two) in enumerate([(0.0, 0.02), (0.04, 0.06), (0.08, 0.1)]):
+        for replicate, bonus in (("a", one), ("b", two)):
+            for weight, acc in ((1.0, 0.8), (2.0, 0.85)):
+                make_run(tmp_path / replicate, finished(acc + bonus + weight * 0.01 * replicate.count("b")),
+                         lambda_cat=weight, seed=seed)  # fmt: skip
+    effects = report.marginal_effects(results.load_run_dirs([tmp_path]).frame, ["lambda_cat"])
+    cat_acc = effects[effects.metric == "cat_acc"].iloc[0]
+    assert (cat_acc.level, cat_acc.baseline, cat_acc.n_pairs) == (1.0, 2.0, 3)
+    # per seed: mean(0.8+x, 0.8+y+0.01) - mean(0.85+x, 0.85+y+0.02) = -0.05 - 0.005
+    assert cat_acc["mean"] == pytest.approx(-0.055)
