@@ -92,7 +92,8 @@ def marginal_effects(frame: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
         if len(levels) < 2:
             continue
         datasets = done.dataset.unique()
-        base = baseline_level(axis, levels, *datasets[:1] if len(datasets) == 1 else [])
+        dataset = datasets[0] if len(datasets) == 1 else RunConfig.dataset
+        base = baseline_level(axis, levels, dataset)
         keys = [a for a in axes if a != axis] + ["seed"]
         reference = _mean_per_key(done[done[axis] == base], keys)
         for level in sorted((lv for lv in levels if lv != base), key=str):
