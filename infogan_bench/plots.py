@@ -37,16 +37,19 @@ def plot_metrics(table: pd.DataFrame, axes: list[str], path: Path) -> None:
 
 
 def plot_curves(curves: pd.DataFrame, variant_of: dict[str, str], path: Path) -> None:
-    """eval_cat_acc and eval_fid_domain against the training step, mean over seeds per variant."""
+    """eval_cat_acc and eval_fid_domain against the training step per variant: the mean over
+    seeds (bold, dots) and each run (thin, same colour), so a bimodal variant shows as such."""
     curves = curves.assign(variant=curves["run"].map(variant_of)).dropna(subset=["variant"])
     metrics = [m for m in CURVES if curves[m].notna().any()]
     fig, panels = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4), squeeze=False)
     for ax, metric in zip(panels[0], metrics, strict=True):
         for variant, group in curves.groupby("variant"):
             mean = group.groupby("step")[metric].mean()
-            ax.plot(mean.index, mean.values, marker="o", label=variant)
+            (line,) = ax.plot(mean.index, mean.values, marker="o", label=variant)
+            for _, run in group.groupby("run"):
+                ax.plot(run["step"], run[metric], color=line.get_color(), alpha=0.3, linewidth=0.8)
         ax.set_xlabel("step")
-        ax.set_title(f"{metric} (mean over seeds)")
+        ax.set_title(f"{metric} (mean over seeds; thin: each run)")
         ax.grid(alpha=0.3)
     panels[0][0].legend(fontsize=7)
     fig.tight_layout()

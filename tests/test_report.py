@@ -152,3 +152,21 @@ def test_replicates_of_a_seed_are_averaged_not_crossed(tmp_path):
     assert (cat_acc.level, cat_acc.baseline, cat_acc.n_pairs) == (1.0, 2.0, 3)
     # per seed: mean(0.8+x, 0.8+y+0.01) - mean(0.85+x, 0.85+y+0.02) = -0.05 - 0.005
     assert cat_acc["mean"] == pytest.approx(-0.055)
+
+
+def test_curves_show_each_run_beside_its_variants_mean(tmp_path, monkeypatch):
+    from infogan_bench import plots
+
+    curves = pd.DataFrame(
+        {"run": ["a0", "a0", "a1", "a1", "b0", "b0"], "step": [1, 2] * 3,
+         "eval_cat_acc": [0.5, 0.9, 0.5, 0.7, 0.4, 0.6], "eval_fid_domain": [9.0, 5.0] * 3}
+    )  # fmt: skip
+    saved = []
+    monkeypatch.setattr(plots.plt.Figure, "savefig", lambda fig, *a, **k: saved.append(fig))
+    plots.plot_curves(curves, {"a0": "A", "a1": "A", "b0": "B"}, tmp_path / "curves.png")
+    acc = saved[0].axes[0]
+    assert len(acc.lines) == 2 + 3  # a mean per variant, then a thin line per run
+    mean_a = next(line for line in acc.lines if line.get_label() == "A")
+    assert list(mean_a.get_ydata()) == pytest.approx([0.5, 0.8])
+    thin = [line for line in acc.lines if line.get_label().startswith("_")]
+    assert {tuple(line.get_ydata()) for line in thin} == {(0.5, 0.9), (0.5, 0.7), (0.4, 0.6)}
