@@ -11,7 +11,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 
@@ -45,15 +45,12 @@ class RunDir:
             )
         self.path.mkdir(parents=True, exist_ok=True)
         with open(self.lock_path, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "unknown"
+            holder = _take_lock(handle)
+            if holder is not None:
                 raise RunDirBusyError(
                     f"run_dir: {self.path} is in use by another process (pid {holder}); "
                     "wait for it to finish or stop it"
-                ) from None
+                )
             handle.seek(0)
             handle.truncate()
             handle.write(f"{os.getpid()}\n")
@@ -62,6 +59,13 @@ class RunDir:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def holder(self) -> str | None:
+        """The pid of the process that holds the run dir's lock now, or None when it is free."""
+        if not self.lock_path.is_file():
+            return None
+        with open(self.lock_path) as handle:
+            return _take_lock(handle)  # closing the file releases a lock taken here
 
     def checkpoint_path(self, name: str = "last") -> Path:
         return self.checkpoints / f"{name}.pt"
@@ -174,3 +178,14 @@ def atomic_save(state: dict[str, Any], path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)
+
+
+def _take_lock(handle: IO[str]) -> str | None:
+    """Take the exclusive lock on an open run.lock without waiting: None when taken, else the
+    holder's pid as it wrote it there."""
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        return handle.read().strip() or "unknown"
+    return None

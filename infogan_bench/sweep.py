@@ -139,7 +139,7 @@ def run_name(index: int, params: dict[str, Any], swept: list[str]) -> str:
 class Outcome:
     name: str
     status: str  # finished | skipped (finished earlier) | failed | interrupted | unfinished
-    #            | not started (the sweep was stopped first)
+    #            | not started (the sweep was stopped first) | busy (another process trains it)
 
 
 def _check_same_sweep(out: Path, sweep: dict[str, Any]) -> None:
@@ -240,6 +240,10 @@ def run_sweep(
             return progress.done(Outcome(name, "skipped"))
         if children.stopping is not None:  # the sweep was stopped: start nothing new
             return progress.done(Outcome(name, "not started"))
+        holder = run.holder()
+        if holder is not None:  # another runner trains it now: leave it (and its log) to that one
+            print(f"[{name}] in use by another process (pid {holder}); left to it", flush=True)
+            return progress.done(Outcome(name, "busy"))
         args = [f"--{k}={v}" for k, v in params.items()]
         args += [f"--run-dir={run.path}", f"--resume={run.holds_run()}", f"--tracker={tracker}"]
         args += [f"--wandb-mode={wandb_mode}", "--progress=false"]
@@ -287,7 +291,7 @@ class _Progress:
     def done(self, outcome: Outcome) -> Outcome:
         with self.lock:
             self.count += 1
-            self.trained += outcome.status not in ("skipped", "not started")
+            self.trained += outcome.status not in ("skipped", "not started", "busy")
             elapsed = time.monotonic() - self.start
             left = self.total - self.count
             eta = _clock(elapsed / self.trained * left) if self.trained and left else "-"

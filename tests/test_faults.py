@@ -237,13 +237,18 @@ def _sweep_file(tmp_path: Path, sweep: dict, name: str = "sweep.yaml") -> Path:
 
 def test_a_sweep_that_lost_a_run_says_which_and_exits_non_zero(tmp_path, capsys):
     path, out = _sweep_file(tmp_path, TINY_SWEEP), tmp_path / "out"
-    with RunDir(out / "001-seed=1").lock():  # another writer holds the second run
+    held = RunDir(out / "001-seed=1")
+    with held.lock():  # another writer (a second lane of a campaign) holds the second run
+        assert held.holder() == str(os.getpid())
         code = main(["sweep", "run", str(path), "--out", str(out), "--tracker", "none"])
     captured = capsys.readouterr()
     assert code == 1
-    assert "not finished: 001-seed=1 (unfinished)" in captured.err
+    assert "not finished: 001-seed=1 (busy)" in captured.err
     assert "[1/2] 000-seed=0 finished (elapsed" in captured.out and "ETA" in captured.out
-    assert "[2/2] 001-seed=1 unfinished" in captured.out
+    assert f"[001-seed=1] in use by another process (pid {os.getpid()}); left to it" in captured.out
+    assert "[2/2] 001-seed=1 busy" in captured.out
+    assert not (held.path / "train.log").exists()  # no child was started only to be refused
+    assert held.holder() is None
     assert main(["sweep", "run", str(path), "--out", str(out), "--tracker", "none"]) == 0
     assert "2 runs: 2 finished (1 earlier), 0 not" in capsys.readouterr().out
 
