@@ -118,7 +118,7 @@ class RunDir:
     def truncate_metrics(self, after_step: int) -> None:
         """Drop lines logged after `after_step` (by a run killed after its last checkpoint)."""
         kept = [r for r in self.read_metrics() if r["step"] <= after_step]
-        _atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
+        atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
 
     def read_summary(self) -> dict[str, Any]:
         """summary.json, or {} when there is none (or it is unreadable, e.g. cut by a full disk)."""
@@ -128,7 +128,7 @@ class RunDir:
             return {}
 
     def write_summary(self, summary: dict[str, Any]) -> None:
-        _atomic_write_text(self.summary_path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        atomic_write_text(self.summary_path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
 
     def save_checkpoint(self, state: dict[str, Any], name: str = "last") -> None:
         """torch.save to a temp file, then rename: a kill mid-write never leaves a broken file."""
@@ -166,8 +166,10 @@ class RunDir:
         return state
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
+def atomic_write_text(path: Path, text: str) -> None:
+    """Replace path's text at once: a reader sees the old file or the new one, never half; two
+    processes writing it at the same time each use their own temporary file."""
+    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
 

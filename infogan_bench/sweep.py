@@ -33,7 +33,7 @@ import yaml
 
 from infogan_bench.config import ConfigError, RunConfig, from_dict, names_with_role
 from infogan_bench.errors import SweepError
-from infogan_bench.rundir import RunDir
+from infogan_bench.rundir import RunDir, atomic_write_text
 from infogan_bench.signals import on_stop_signals
 
 SWEEP_KEYS = {
@@ -226,7 +226,7 @@ def run_sweep(
         raise SweepError(f"--out {out} is a file; pass a folder")
     _check_same_sweep(out, sweep)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "sweep.yaml").write_text(yaml.safe_dump(sweep, sort_keys=False))
+    atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep, sort_keys=False))  # lanes share it
     if count is not None and count < 1:
         raise SweepError(f"--count {count}: pass a number of runs of at least 1")
     jobs = [(run_name(i, params, swept), params) for i, params in enumerate(configs)][:count]

@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -246,6 +247,32 @@ def test_a_campaign_committed_run_by_run_continues_on_a_fresh_clone(tmp_path, mo
     assert seed1.read_summary()["cat_acc"] == finished["cat_acc"]  # and retrained the same run
     assert main(["report", "--runs", str(runs), "--out", str(tmp_path), "--name", "r"]) == 0
     assert "2 runs: 2 finished" in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_two_runners_on_one_folder_share_its_runs_and_train_none_twice(tmp_path):
+    """Two lanes of a campaign (reports/mnist_paper/run.sh with WORKERS=2): a second runner
+    started while the first trains leaves that run to it and takes the next."""
+    sweep = {"method": "grid", "metric": {"name": "cat_acc", "goal": "maximize"},
+             "parameters": {**TINY, "steps": {"value": 40}, "seed": {"values": [0, 1, 2]}}}  # fmt: skip
+    path, out = _write(tmp_path, sweep), tmp_path / "out"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "infogan_bench.cli", "sweep", "run", str(path), "--out", str(out),
+         "--tracker", "none"], stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    held = RunDir(out / "000-seed=0")
+    deadline = time.monotonic() + 120
+    while held.holder() is None and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert held.holder() is not None, "the first runner never started its first run"
+    second = run_sweep(path, out, tracker="none")
+    first_out, _ = first.communicate(timeout=300)
+    assert second[0].status == "busy"
+    assert "finished" in [o.status for o in second[1:]]  # the second runner trained a run too
+    assert "000-seed=0 finished" in first_out
+    for name in ("000-seed=0", "001-seed=1", "002-seed=2"):
+        run = RunDir(out / name)
+        assert run.read_summary()["status"] == "finished"
+        assert [r["step"] for r in run.read_metrics()] == list(range(1, 41))  # trained once
 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="PYTHONSAFEPATH needs Python 3.11")

@@ -5,15 +5,36 @@
 #   WORKERS=2 bash reports/mnist_paper/run.sh        # two at a time on an idle 2-core machine
 #   DATA_DIR=/path/with/MNIST/raw COMMIT=0 bash reports/mnist_paper/run.sh   # elsewhere, no commits
 # Order: the default recipe (seeds 0-4), then spectral norm, nearest-upsample G and 1 % labels
-# (seeds 0-2 each). The report is made from the committed runs alone:
+# (seeds 0-2 each). WORKERS=N runs N lanes over that order, each one run at a time with one thread;
+# a lane leaves a run another lane trains to it (`busy`) and takes the next, so no worker idles
+# while a run is left, across arms too. After the lanes, one last pass reports what is missing.
+# The report is made from the committed runs alone:
 #   infogan-bench report --runs reports/mnist_paper/runs --out reports/mnist_paper --name report
-set -euo pipefail
+set -uo pipefail
 workers=${WORKERS:-1}
 commit='bash reports/commit_run.sh'
 [ "${COMMIT:-1}" = 1 ] || commit=true
-for arm in default spectral upsample supervised; do
-  yaml=sweeps/mnist_paper_$arm.yaml
-  [ "$arm" = default ] && yaml=sweeps/mnist_paper.yaml
-  OMP_NUM_THREADS=1 infogan-bench sweep run "$yaml" --out "reports/mnist_paper/runs/$arm" \
-    --workers "$workers" --tracker none --data-dir "${DATA_DIR:-../shared/data}" --on-finish "$commit"
+
+arms() {  # every arm in order, one run at a time; fails when a run is left unfinished
+  local arm yaml status=0
+  for arm in default spectral upsample supervised; do
+    yaml=sweeps/mnist_paper_$arm.yaml
+    [ "$arm" = default ] && yaml=sweeps/mnist_paper.yaml
+    OMP_NUM_THREADS=1 infogan-bench sweep run "$yaml" --out "reports/mnist_paper/runs/$arm" \
+      --workers 1 --tracker none --data-dir "${DATA_DIR:-../shared/data}" --on-finish "$commit" \
+      || status=1
+  done
+  return $status
+}
+
+for lane in $(seq 2 "$workers"); do
+  (sleep $((30 * (lane - 1))); arms 2>&1 | sed -u "s/^/[lane $lane] /") &  # after lane 1 holds a run
 done
+arms
+status=$?
+wait
+if [ "$workers" -gt 1 ]; then  # the runs each lane left busy to another are finished or listed now
+  arms
+  status=$?
+fi
+exit $status
