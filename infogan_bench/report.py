@@ -86,13 +86,13 @@ def marginal_effects(frame: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
     n_pairs, mean difference, its bootstrap 95% CI and the sign-flip permutation p-value.
     """
     done = frame[frame.status == "finished"]
+    datasets = done.dataset.unique()  # baselines are the defaults of the runs' one dataset
+    dataset = datasets[0] if len(datasets) == 1 else RunConfig.dataset
     rows = []
     for axis in axes:
         levels = list(done[axis].dropna().unique())
         if len(levels) < 2:
             continue
-        datasets = done.dataset.unique()
-        dataset = datasets[0] if len(datasets) == 1 else RunConfig.dataset
         base = baseline_level(axis, levels, dataset)
         keys = [a for a in axes if a != axis] + ["seed"]
         reference = _mean_per_key(done[done[axis] == base], keys)
