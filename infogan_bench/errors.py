@@ -55,12 +55,13 @@ class NonFiniteLossError(InfoganBenchError, RuntimeError):
 
 
 class Interrupted(InfoganBenchError):
-    """SIGTERM or SIGINT stopped a run at the end of a step, after a checkpoint of that step."""
+    """SIGTERM, SIGINT or SIGHUP stopped a run at the end of a step, after a checkpoint of it."""
 
     def __init__(self, signum: int, step: int) -> None:
         import signal
 
         self.signum, self.step = signum, step
-        self.exit_code = 128 + signum  # the shell's convention: 143 for SIGTERM, 130 for SIGINT
+        # the shell's convention: 143 for SIGTERM, 130 for SIGINT, 129 for SIGHUP
+        self.exit_code = 128 + signum
         name = signal.Signals(signum).name
         super().__init__(f"{name} at step {step}: checkpoint written; continue with --resume true")

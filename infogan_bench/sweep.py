@@ -161,9 +161,12 @@ def _check_same_sweep(out: Path, sweep: dict[str, Any]) -> None:
 
 
 def _die_with_parent() -> None:
-    """In a child: SIGTERM it when the runner dies, even by SIGKILL (Linux prctl)."""
+    """In a child: SIGHUP it when the runner dies, even by SIGKILL (Linux prctl). The kernel
+    sends it once per runner thread, so train treats a repeated SIGHUP as one; the child must
+    not inherit an ignored SIGHUP from a runner started with nohup."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGHUP)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass  # not Linux: the run dir's lock still refuses a second writer
 
@@ -216,7 +219,7 @@ def run_sweep(
     data_dir: overrides every run's data_dir (where this machine keeps the datasets).
     on_finish: a shell command run after each run that finishes, with RUN_DIR set to its dir
     (e.g. a `git add "$RUN_DIR" && git commit` that keeps a long campaign in git run by run).
-    SIGTERM/SIGINT stop the sweep: each running child checkpoints its step and exits.
+    SIGTERM/SIGINT/SIGHUP stop the sweep: each running child checkpoints its step and exits.
     """
     sweep = load_sweep(path)
     configs = expand(sweep, seed=seed)

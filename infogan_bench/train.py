@@ -7,7 +7,7 @@ A run dir's life (summary.json's "status"):
 
     created -> running -> finished
                   |  \\-> failed (reason, step): a non-finite loss or weight, an error
-                  \\----> interrupted (signal, step): SIGTERM/SIGINT, after a checkpoint of that step
+                  \\----> interrupted (signal, step): SIGTERM/SIGINT/SIGHUP, after a checkpoint of that step
     running | failed | interrupted --(--resume true)--> running
 
 While running, the summary is rewritten at every log interval (step, losses, heartbeat time).
@@ -68,24 +68,26 @@ def _train_locked(config: RunConfig, run: RunDir, tracker: Tracker | None) -> di
     tracker = tracker or make_tracker(config, run.path)
     run.write_summary(_running(start_step, {}))
     clock = _Clock(elapsed)
-    try:
-        with _stop_requests() as stop:
+    # the handlers stay in place until the summary is written: a repeated SIGHUP waits for it
+    with _stop_requests() as stop:
+        try:
             step = _train_steps(trainer, data, run, tracker, start_step, clock, stop)
             stop.trained_to = step  # a signal now stops scoring at once; a resume rescores
             summary = _final_summary(trainer, data, run, tracker, step, clock)
-    except Interrupted as err:
-        summary = {"status": "interrupted", "step": err.step, "signal": signal.Signals(err.signum).name,
-                   "wall_time_s": round(clock.elapsed(), 2)}  # fmt: skip
-        run.write_summary(summary)
-        tracker.finish(summary, preempted=True)
-        raise
-    except BaseException as err:
-        failed_step = err.step if isinstance(err, NonFiniteLossError) else _last_logged_step(run)
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        summary = {"status": "failed", "step": failed_step, "reason": reason}
-        run.write_summary(summary)
-        tracker.finish(summary)
-        raise
+        except Interrupted as err:
+            summary = {"status": "interrupted", "step": err.step, "signal": signal.Signals(err.signum).name,
+                       "wall_time_s": round(clock.elapsed(), 2)}  # fmt: skip
+            run.write_summary(summary)
+            tracker.finish(summary, preempted=True)
+            raise
+        except BaseException as err:
+            numbered = isinstance(err, NonFiniteLossError)
+            failed_step = err.step if numbered else _last_logged_step(run)
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            summary = {"status": "failed", "step": failed_step, "reason": reason}
+            run.write_summary(summary)
+            tracker.finish(summary)
+            raise
     run.write_summary(summary)
     tracker.finish(summary)
     return summary
@@ -108,16 +110,20 @@ class _StopRequest:
 
 @contextmanager
 def _stop_requests() -> Iterator[_StopRequest]:
-    """SIGTERM/SIGINT ask the loop to stop at the end of the current step (a second one
-    stops at once; after training, the first one does)."""
+    """SIGTERM/SIGINT/SIGHUP ask the loop to stop at the end of the current step (after
+    training, the first one stops at once). A second SIGTERM/SIGINT stops at once; a repeated
+    SIGHUP is ignored: the kernel sends a sweep child its parent-death signal once for each of
+    the dead runner's threads."""
     request = _StopRequest()
 
     def handle(signum: int) -> None:
-        if request.trained_to is not None:
-            raise Interrupted(signum, request.trained_to)
         if request.signum is not None:
+            if signum == signal.SIGHUP:
+                return
             raise KeyboardInterrupt
         request.signum = signum
+        if request.trained_to is not None:
+            raise Interrupted(signum, request.trained_to)
 
     with on_stop_signals(handle):
         yield request

@@ -18,7 +18,13 @@ import yaml
 from infogan_bench import train as train_module
 from infogan_bench.cli import main
 from infogan_bench.config import RunConfig
-from infogan_bench.errors import CheckpointError, ConfigError, NonFiniteLossError, ScoringError
+from infogan_bench.errors import (
+    CheckpointError,
+    ConfigError,
+    Interrupted,
+    NonFiniteLossError,
+    ScoringError,
+)
 from infogan_bench.evaluate import evaluate_run_dir
 from infogan_bench.results import load_run_dirs
 from infogan_bench.rundir import RunDir
@@ -89,6 +95,59 @@ def test_sigterm_checkpoints_the_step_and_resume_matches_an_uninterrupted_run(tm
     # wall time covers both parts: at least the part before the signal
     assert resumed["wall_time_s"] > run.load_checkpoint()["elapsed_s"] - resumed["wall_time_s"]
     assert straight["images_per_s"] > 0 and resumed["images_per_s"] > 0
+
+
+def test_a_repeated_sighup_is_one_stop_request_and_a_second_sigterm_stops_at_once():
+    # a sweep child gets its parent-death SIGHUP once per thread of the dead runner
+    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL)  # as a run sees it without nohup
+    try:
+        with train_module._stop_requests() as stop:
+            signal.raise_signal(signal.SIGHUP)
+            signal.raise_signal(signal.SIGHUP)
+            assert stop.signum == signal.SIGHUP
+            with pytest.raises(KeyboardInterrupt):
+                signal.raise_signal(signal.SIGTERM)  # someone asks on purpose: at once
+        with train_module._stop_requests() as stop:
+            signal.raise_signal(signal.SIGTERM)
+            assert stop.signum == signal.SIGTERM
+            with pytest.raises(KeyboardInterrupt):
+                signal.raise_signal(signal.SIGTERM)
+        with train_module._stop_requests() as stop:
+            stop.trained_to = 7  # scoring: the first signal stops at once, with the trained step
+            with pytest.raises(Interrupted) as stopped:
+                signal.raise_signal(signal.SIGHUP)
+            assert stopped.value.step == 7 and stopped.value.exit_code == 129
+            signal.raise_signal(signal.SIGHUP)  # while the summary is written: ignored
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
+def _start_with_sighup(run_dir: Path, disposition: signal.Handlers) -> subprocess.Popen:
+    args = [sys.executable, "-m", "infogan_bench.cli", "train", *TINY_FLAGS, "--steps=100000",
+            "--checkpoint-every=1000", f"--run-dir={run_dir}"]  # fmt: skip
+    return subprocess.Popen(args, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, disposition))  # fmt: skip
+
+
+def test_sighup_stops_a_run_after_a_checkpoint_unless_the_caller_ignores_it(tmp_path):
+    run = RunDir(tmp_path / "hup")
+    child = _start_with_sighup(run.path, signal.SIG_DFL)
+    _wait_for(lambda: _running_at(run, 10))
+    child.send_signal(signal.SIGHUP)  # a closed terminal
+    assert child.wait(60) == 128 + signal.SIGHUP
+    summary = run.read_summary()
+    assert summary["status"] == "interrupted" and summary["signal"] == "SIGHUP"
+    assert run.load_checkpoint()["step"] == summary["step"]
+    # started with nohup, a run trains on through SIGHUP; SIGTERM still stops it
+    nohup = RunDir(tmp_path / "nohup")
+    child = _start_with_sighup(nohup.path, signal.SIG_IGN)
+    _wait_for(lambda: _running_at(nohup, 10))
+    child.send_signal(signal.SIGHUP)
+    step = nohup.read_summary()["step"]
+    _wait_for(lambda: _running_at(nohup, step + 10))
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(60) == 128 + signal.SIGTERM
+    assert nohup.read_summary()["signal"] == "SIGTERM"
 
 
 def test_a_second_writer_is_refused_with_the_holders_pid(tmp_path):
@@ -280,15 +339,17 @@ def test_a_killed_sweep_runner_leaves_no_orphan_and_a_rerun_finishes(tmp_path):
     path, out = _sweep_file(tmp_path, sweep), tmp_path / "out"
     command = [sys.executable, "-m", "infogan_bench.cli", "sweep", "run", str(path), "--out",
                str(out), "--tracker", "none"]  # fmt: skip
-    runner = subprocess.Popen(
-        command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    # started as with nohup (SIGHUP ignored), as long campaigns are
+    runner = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL,
+                              preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # fmt: skip
     run = RunDir(out / "000")
     _wait_for(lambda: _running_at(run, 10))
     child_pid = run.read_summary()["pid"]
     runner.kill()  # SIGKILL: no handler runs in the runner
     runner.wait()
     _wait_for(lambda: run.read_summary().get("status") == "interrupted", 120, run.read_summary)
+    assert run.read_summary()["signal"] == "SIGHUP"  # the parent-death signal, however often sent
     _wait_for(lambda: not Path(f"/proc/{child_pid}").exists() or _zombie(child_pid), 120,
               lambda: (run.read_summary(), (run.path / "train.log").read_text()[-2000:]))  # fmt: skip
     rerun = subprocess.run(command, env=_env(), capture_output=True, text=True)
