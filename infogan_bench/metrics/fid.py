@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torchmetrics.image.fid import FrechetInceptionDistance
-from torchmetrics.image.kid import KernelInceptionDistance
 
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
@@ -35,6 +33,9 @@ def _require_finite(real: torch.Tensor, fake: torch.Tensor) -> None:
 
 def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
     """FID between feature sets real (N, D) and fake (M, D)."""
+    # imported here: torchmetrics takes seconds to import, and most processes never score FID
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
     _require_finite(real, fake)
     metric = FrechetInceptionDistance(feature=Precomputed(real.shape[1]), normalize=True)
     metric.update(real.double().cpu(), real=True)
@@ -44,6 +45,8 @@ def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
 
 def kernel_distance(real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> tuple[float, float]:
     """KID (mean, std over subsets) between feature sets real (N, D) and fake (M, D)."""
+    from torchmetrics.image.kid import KernelInceptionDistance
+
     _require_finite(real, fake)
     size = min(KID_SUBSET_SIZE, len(real), len(fake))
     metric = KernelInceptionDistance(
