@@ -54,13 +54,22 @@ def test_same_seed_gives_identical_weights_and_other_seed_does_not(tiny_config, 
 
 
 def test_resume_continues_exactly(tiny_config, tmp_path):
-    # steps span an epoch boundary (1347 // 64 = 21 steps per epoch) and the labelled batches
+    # steps span an epoch boundary (1347 // 64 = 21 steps per epoch) and the labelled batches;
+    # last.pt is written at steps 12 and 24 only (160 MB each)
     straight = tiny_config(
-        run_dir=str(tmp_path / "straight"), steps=24, batch_size=64, supervised_fraction=0.05
+        run_dir=str(tmp_path / "straight"),
+        steps=24,
+        batch_size=64,
+        supervised_fraction=0.05,
+        checkpoint_every=12,
     )
     train(straight)
     halves = tiny_config(
-        run_dir=str(tmp_path / "halves"), steps=12, batch_size=64, supervised_fraction=0.05
+        run_dir=str(tmp_path / "halves"),
+        steps=12,
+        batch_size=64,
+        supervised_fraction=0.05,
+        checkpoint_every=12,
     )
     train(halves)
     summary = train(
@@ -69,6 +78,7 @@ def test_resume_continues_exactly(tiny_config, tmp_path):
             steps=24,
             batch_size=64,
             supervised_fraction=0.05,
+            checkpoint_every=12,
             resume=True,
         )
     )
