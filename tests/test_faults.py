@@ -144,7 +144,7 @@ def test_sighup_stops_a_run_after_a_checkpoint_unless_the_caller_ignores_it(tmp_
     _wait_for(lambda: _running_at(nohup, 10))
     child.send_signal(signal.SIGHUP)
     step = nohup.read_summary()["step"]
-    _wait_for(lambda: _running_at(nohup, step + 10))
+    _wait_for(lambda: _running_at(nohup, step + 10), 120, nohup.read_summary)
     child.send_signal(signal.SIGTERM)
     assert child.wait(60) == 128 + signal.SIGTERM
     assert nohup.read_summary()["signal"] == "SIGTERM"
