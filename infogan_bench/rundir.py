@@ -166,10 +166,15 @@ class RunDir:
         return state
 
 
+def _temporary(path: Path) -> Path:
+    """Where to write path's next version before renaming it into place: a reader sees the old
+    file or the new one, never half; two processes writing it at once each use their own."""
+    return path.with_suffix(f"{path.suffix}.{os.getpid()}.tmp")
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Replace path's text at once: a reader sees the old file or the new one, never half; two
-    processes writing it at the same time each use their own temporary file."""
-    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.tmp")
+    """Replace path's text at once (see _temporary)."""
+    tmp = _temporary(path)
     tmp.write_text(text)
     os.replace(tmp, path)
 
@@ -177,7 +182,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 def atomic_save(state: dict[str, Any], path: Path) -> None:
     """torch.save to a temp file, then rename: a kill mid-write never leaves a broken file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp = _temporary(path)
     torch.save(state, tmp)
     os.replace(tmp, path)
 
