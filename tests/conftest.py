@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,14 @@ from infogan_bench.config import RunConfig
 from infogan_bench.rundir import RunDir
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def wait_for(condition, timeout: float = 120.0, state=lambda: None) -> None:
+    """Poll condition() every 50 ms; fail after timeout seconds, showing state()."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out; state: {state()}"
+        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +29,7 @@ from infogan_bench.results import load_run_dirs
 from infogan_bench.rundir import RunDir
 from infogan_bench.sweep import SweepError, run_name, run_sweep
 from infogan_bench.train import train
+from tests.conftest import wait_for
 
 TINY_FLAGS = ["--dataset=digits", "--batch-size=16", "--log-every=5", "--eval-every=0",
               "--score-samples=0", "--tracker=none", "--progress=false", "--device=cpu"]  # fmt: skip
@@ -40,17 +40,20 @@ def _env() -> dict[str, str]:
     return {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads()), "WANDB_MODE": "offline"}
 
 
-def _start_train(run_dir: Path, *flags: str) -> subprocess.Popen:
+def _popen(args: list[str], sighup: signal.Handlers = signal.SIG_DFL, **kw) -> subprocess.Popen:
+    """A child with SIGHUP as given (SIG_IGN: as under nohup), whatever this process has."""
+    return subprocess.Popen(
+        args, env=_env(), preexec_fn=lambda: signal.signal(signal.SIGHUP, sighup), **kw
+    )
+
+
+def _start_train(
+    run_dir: Path, *flags: str, sighup: signal.Handlers = signal.SIG_DFL
+) -> subprocess.Popen:
     args = [sys.executable, "-m", "infogan_bench.cli", "train", *TINY_FLAGS, f"--run-dir={run_dir}"]
-    return subprocess.Popen([*args, *flags], env=_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
-
-
-def _wait_for(condition, timeout: float = 120.0, state=lambda: None) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out; state: {state()}"
-        time.sleep(0.05)
+    return _popen(
+        [*args, *flags], sighup, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _running_at(run: RunDir, step: int) -> bool:
@@ -76,7 +79,7 @@ def _tiny(run_dir: Path, **overrides) -> RunConfig:
 def test_sigterm_checkpoints_the_step_and_resume_matches_an_uninterrupted_run(tmp_path):
     run = RunDir(tmp_path / "killed")
     child = _start_train(run.path, "--steps=60", "--checkpoint-every=1000")
-    _wait_for(lambda: _running_at(run, 10))  # the running summary moves with the run
+    wait_for(lambda: _running_at(run, 10))  # the running summary moves with the run
     assert run.read_summary()["pid"] == child.pid and "heartbeat" in run.read_summary()
     child.send_signal(signal.SIGTERM)
     assert child.wait(60) == 128 + signal.SIGTERM
@@ -122,17 +125,10 @@ def test_a_repeated_sighup_is_one_stop_request_and_a_second_sigterm_stops_at_onc
         signal.signal(signal.SIGHUP, previous)
 
 
-def _start_with_sighup(run_dir: Path, disposition: signal.Handlers) -> subprocess.Popen:
-    args = [sys.executable, "-m", "infogan_bench.cli", "train", *TINY_FLAGS, "--steps=100000",
-            "--checkpoint-every=1000", f"--run-dir={run_dir}"]  # fmt: skip
-    return subprocess.Popen(args, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            preexec_fn=lambda: signal.signal(signal.SIGHUP, disposition))  # fmt: skip
-
-
 def test_sighup_stops_a_run_after_a_checkpoint_unless_the_caller_ignores_it(tmp_path):
     run = RunDir(tmp_path / "hup")
-    child = _start_with_sighup(run.path, signal.SIG_DFL)
-    _wait_for(lambda: _running_at(run, 10))
+    child = _start_train(run.path, "--steps=100000", "--checkpoint-every=1000")
+    wait_for(lambda: _running_at(run, 10))
     child.send_signal(signal.SIGHUP)  # a closed terminal
     assert child.wait(60) == 128 + signal.SIGHUP
     summary = run.read_summary()
@@ -140,11 +136,13 @@ def test_sighup_stops_a_run_after_a_checkpoint_unless_the_caller_ignores_it(tmp_
     assert run.load_checkpoint()["step"] == summary["step"]
     # started with nohup, a run trains on through SIGHUP; SIGTERM still stops it
     nohup = RunDir(tmp_path / "nohup")
-    child = _start_with_sighup(nohup.path, signal.SIG_IGN)
-    _wait_for(lambda: _running_at(nohup, 10))
+    child = _start_train(
+        nohup.path, "--steps=100000", "--checkpoint-every=1000", sighup=signal.SIG_IGN
+    )
+    wait_for(lambda: _running_at(nohup, 10))
     child.send_signal(signal.SIGHUP)
     step = nohup.read_summary()["step"]
-    _wait_for(lambda: _running_at(nohup, step + 10), 120, nohup.read_summary)
+    wait_for(lambda: _running_at(nohup, step + 10), 120, nohup.read_summary)
     child.send_signal(signal.SIGTERM)
     assert child.wait(60) == 128 + signal.SIGTERM
     assert nohup.read_summary()["signal"] == "SIGTERM"
@@ -342,18 +340,16 @@ def test_a_killed_sweep_runner_leaves_no_orphan_and_a_rerun_finishes(tmp_path):
     command = [sys.executable, "-m", "infogan_bench.cli", "sweep", "run", str(path), "--out",
                str(out), "--tracker", "none"]  # fmt: skip
     # started as with nohup (SIGHUP ignored), as long campaigns are
-    runner = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL,
-                              preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # fmt: skip
+    runner = _popen(command, signal.SIG_IGN, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run = RunDir(out / "000")
-    _wait_for(lambda: _running_at(run, 10))
+    wait_for(lambda: _running_at(run, 10))
     child_pid = run.read_summary()["pid"]
     runner.kill()  # SIGKILL: no handler runs in the runner
     runner.wait()
-    _wait_for(lambda: run.read_summary().get("status") == "interrupted", 120, run.read_summary)
+    wait_for(lambda: run.read_summary().get("status") == "interrupted", 120, run.read_summary)
     assert run.read_summary()["signal"] == "SIGHUP"  # the parent-death signal, however often sent
-    _wait_for(lambda: not Path(f"/proc/{child_pid}").exists() or _zombie(child_pid), 120,
-              lambda: (run.read_summary(), (run.path / "train.log").read_text()[-2000:]))  # fmt: skip
+    wait_for(lambda: not Path(f"/proc/{child_pid}").exists() or _zombie(child_pid), 120,
+             lambda: (run.read_summary(), (run.path / "train.log").read_text()[-2000:]))  # fmt: skip
     rerun = subprocess.run(command, env=_env(), capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
     assert run.read_summary()["status"] == "finished"
@@ -373,10 +369,9 @@ def test_a_stopped_sweep_checkpoints_its_run_starts_no_other_and_a_rerun_finishe
     path, out = _sweep_file(tmp_path, sweep), tmp_path / "out"
     command = [sys.executable, "-m", "infogan_bench.cli", "sweep", "run", str(path), "--out",
                str(out), "--tracker", "none"]  # fmt: skip
-    runner = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)  # fmt: skip
+    runner = _popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first, second = RunDir(out / "000-seed=0"), RunDir(out / "001-seed=1")
-    _wait_for(lambda: _running_at(first, 10))
+    wait_for(lambda: _running_at(first, 10))
     runner.send_signal(signal.SIGTERM)
     stdout, stderr = runner.communicate(timeout=120)
     assert runner.returncode == 1, stderr

@@ -1,7 +1,6 @@
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from infogan_bench.cli import main
 from infogan_bench.config import RunConfig, from_dict
 from infogan_bench.rundir import RunDir
 from infogan_bench.sweep import SweepError, agent_run_dir, expand, load_sweep, run_sweep
+from tests.conftest import wait_for
 from tests.wandb_records import config_and_summary
 
 SWEEPS = sorted((Path(__file__).resolve().parents[1] / "sweeps").glob("*.yaml"))
@@ -260,9 +260,7 @@ def test_two_runners_on_one_folder_share_its_runs_and_train_none_twice(tmp_path)
          "--tracker", "none"], stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     held = RunDir(out / "000-seed=0")
-    deadline = time.monotonic() + 120
-    while held.holder() is None and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: held.holder() is not None or first.poll() is not None)
     assert held.holder() is not None, "the first runner never started its first run"
     second = run_sweep(path, out, tracker="none")
     first_out, _ = first.communicate(timeout=300)
