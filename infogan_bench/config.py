@@ -140,6 +140,24 @@ class RunConfig:
             " images (1-channel datasets)"
         ),
     )
+    real_consistency: float = field(
+        default=0.0,
+        metadata=_doc(
+            "weight of Q's categorical terms on real images: the same category for an image and"
+            " an augmented copy, sure categories, balanced over the batch (IMSAT); 0 = off",
+            lo=0.0,
+            hi=10.0,
+        ),
+    )
+    augment_strength: float = field(
+        default=1.0,
+        metadata=_doc(
+            "real_consistency's random affine: 1 = rotation ±15°, scale ±10 %, shift ±10 %;"
+            " 0 = none",
+            lo=0.0,
+            hi=3.0,
+        ),
+    )
     beta1: float = field(default=0.5, metadata=_doc("Adam beta1", lo=0.0, hi=1.0, open_hi=True))
     beta2: float = field(default=0.999, metadata=_doc("Adam beta2", lo=0.0, hi=1.0, open_hi=True))
     batch_size: int = field(default=64, metadata=_doc("images per step", lo=1))
@@ -228,6 +246,8 @@ class RunConfig:
             raise ConfigError("cont_guidance: needs a continuous code (n_cont_codes is 0)")
         if self.supervised_fraction > 0 and not self.cat_class_counts:
             raise ConfigError("supervised_fraction: needs a categorical code (cat_codes is 'none')")
+        if self.real_consistency > 0 and not self.cat_class_counts:
+            raise ConfigError("real_consistency: needs a categorical code (cat_codes is 'none')")
 
     @property
     def cat_class_counts(self) -> list[int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -54,3 +56,38 @@ def info_losses(
     """(L_cat, L_cont) of Q's parameters (B, q_out) for the images G drew from latent."""
     logits, mean, log_sigma = split_q(q_params, config)
     return cat_info_loss(logits, latent.cat_idx), cont_info_loss(mean, log_sigma, latent.cont)
+
+
+def marginal_entropy(probs: torch.Tensor) -> torch.Tensor:
+    """H(mean_i p_i) in nats of the batch's mean posterior, probs (B, K): log K at most (uniform)."""
+    marginal = probs.mean(0)
+    return -(marginal * torch.log(marginal.clamp_min(1e-12))).sum()
+
+
+def real_consistency_losses(
+    logits: list[torch.Tensor], aug_logits: list[torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """Q's categorical posterior p on real images (IMSAT, Hu et al. 2017), summed over codes:
+
+    - consistency: KL(p || p_aug), p of the image held fixed, p_aug of its augmented copy;
+    - cond_entropy: mean H(p), low when Q is sure of each image's category;
+    - marginal_gap: log K - H(mean p), zero when the batch's categories are balanced.
+    Each is >= 0; all are 0 for confident, augmentation-proof posteriors over a balanced batch.
+    logits, aug_logits: per categorical code (B, K), of the images and of their copies.
+    """
+    zero = aug_logits[0].new_zeros(()) if aug_logits else torch.zeros(())
+    consistency, cond_entropy, marginal_gap = zero, zero, zero
+    for code_logits, code_aug_logits in zip(logits, aug_logits, strict=True):
+        log_p = F.log_softmax(code_logits, dim=1)
+        p = log_p.exp()
+        target = log_p.detach()
+        consistency = consistency + F.kl_div(
+            F.log_softmax(code_aug_logits, dim=1), target, log_target=True, reduction="batchmean"
+        )
+        cond_entropy = cond_entropy - (p * log_p).sum(1).mean()
+        marginal_gap = marginal_gap + math.log(p.shape[1]) - marginal_entropy(p)
+    return {
+        "loss_real_consistency": consistency,
+        "loss_real_cond_entropy": cond_entropy,
+        "loss_real_marginal_gap": marginal_gap,
+    }

@@ -7,7 +7,8 @@ Each step is one D update then one G update, and with q_optimizer=separate one i
 - separate: D and G train on the adversarial loss alone; then one Adam step over G, the trunk
   and Q's head on L_I of a fresh batch of latents (the common PyTorch InfoGAN recipe).
 
-Q's terms on real images (labelled CE, thickness guidance) go wherever Q's head trains.
+Q's terms on real images (labelled CE, thickness guidance, real-image consistency) go wherever
+Q's head trains.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from infogan_bench import losses
+from infogan_bench.augment import random_affine
 from infogan_bench.config import ConfigError, RunConfig
 from infogan_bench.latent import Latent, sample_latent, scored_code, split_q
 from infogan_bench.metrics.thickness import ThicknessScale
@@ -202,7 +204,8 @@ class Trainer:
         labelled: Labelled | None,
         stats: dict[str, torch.Tensor],
     ) -> torch.Tensor:
-        """Q's terms on real images: labelled CE (supervised_fraction) and thickness guidance.
+        """Q's terms on real images: labelled CE (supervised_fraction), thickness guidance and
+        the consistency of Q's categories under augmentation (real_consistency).
 
         q_real: Q's parameters of real_images if already computed (else computed when needed).
         """
@@ -218,6 +221,14 @@ class Trainer:
             _, mean, _ = split_q(q_real, config)
             stats["loss_guidance"] = F.mse_loss(mean[:, 0], self.guidance(real_images))
             loss = loss + config.lambda_cont * stats["loss_guidance"]
+        if config.real_consistency > 0:
+            q_real = D.q(real_images) if q_real is None else q_real
+            augmented = random_affine(real_images, config.augment_strength, self.rng)
+            logits, _, _ = split_q(q_real, config)
+            aug_logits, _, _ = split_q(D.q(augmented), config)
+            terms = losses.real_consistency_losses(logits, aug_logits)
+            stats.update(terms)
+            loss = loss + config.real_consistency * sum(terms.values())
         return loss
 
 
