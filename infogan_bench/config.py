@@ -152,7 +152,7 @@ class RunConfig:
     augment_strength: float = field(
         default=1.0,
         metadata=_doc(
-            "real_consistency's random affine: 1 = rotation ±15°, scale ±10 %, shift ±10 %;"
+            "real_consistency's random affine: 1 = rotation ±15°, scale and shift ±0.1 (of the side);"
             " 0 = none",
             lo=0.0,
             hi=3.0,

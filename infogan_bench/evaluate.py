@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from infogan_bench.augment import random_affine
 from infogan_bench.config import RunConfig
 from infogan_bench.data import Data, load_dataset
 from infogan_bench.errors import ScoringError
@@ -22,9 +23,14 @@ from infogan_bench.features import (
 )
 from infogan_bench.latent import Latent, sample_latent, scored_code, split_q
 from infogan_bench.metrics.artifacts import checkerboard_score
-from infogan_bench.metrics.clustering import clustering_scores, failure_diagnosis
+from infogan_bench.metrics.clustering import (
+    clustering_scores,
+    failure_diagnosis,
+    matched_confusion,
+)
 from infogan_bench.metrics.codes import cat_consistency, cont_r2, mi_lower_bound
 from infogan_bench.metrics.fid import frechet_distance, kernel_distance
+from infogan_bench.metrics.posterior import marginal_entropy, mean_confidence, survival
 from infogan_bench.metrics.thickness import stroke_thickness
 from infogan_bench.models import Discriminator, Generator, eval_mode, non_finite_weight
 from infogan_bench.rundir import RunDir
@@ -32,24 +38,41 @@ from infogan_bench.tracking import write_back_scores
 from infogan_bench.trainer import Trainer, resolve_device
 
 SCORE_SEED = 2016  # latents of the scoring samples: the same for every run
+SCORE_AUGMENT_STRENGTH = 1.0  # q_aug_survival's augmentation: the same for every run
 EVAL_SUBSET = 2000  # test images (and generated images) scored at each eval_every step
 
 
 @torch.no_grad()
-def predict_categories(
+def category_posteriors(
     discriminator: Discriminator,
     images: torch.Tensor,
     config: RunConfig,
     code: int,
     batch: int = 1000,
-) -> np.ndarray:
-    """Q's argmax category of code `code` for each image (N, C, H, W) -> (N,) int."""
-    predictions = []
+) -> torch.Tensor:
+    """Q's posterior over the categories of code `code` for each image (N, C, H, W) -> (N, K)."""
+    posteriors = []
     with eval_mode(discriminator):
         for start in range(0, len(images), batch):
             logits, _, _ = split_q(discriminator.q(images[start : start + batch]), config)
-            predictions.append(logits[code].argmax(dim=1))
-    return torch.cat(predictions).cpu().numpy()
+            posteriors.append(logits[code].softmax(dim=1))
+    return torch.cat(posteriors)
+
+
+def label_free_scores(
+    discriminator: Discriminator, images: torch.Tensor, config: RunConfig, code: int
+) -> dict[str, float]:
+    """Q's mean confidence, its category marginal's entropy and the share of categories that
+    survive the training augmentation (strength 1, fixed draws), on real images: no labels."""
+    posteriors = category_posteriors(discriminator, images, config, code)
+    gen = torch.Generator(device=images.device).manual_seed(SCORE_SEED)
+    augmented = random_affine(images, SCORE_AUGMENT_STRENGTH, gen)
+    aug_posteriors = category_posteriors(discriminator, augmented, config, code)
+    return {
+        "q_confidence": mean_confidence(posteriors),
+        "q_marginal_entropy": float(marginal_entropy(posteriors)),
+        "q_aug_survival": survival(posteriors.argmax(1), aug_posteriors.argmax(1)),
+    }
 
 
 def categorical_scores(
@@ -62,15 +85,19 @@ def categorical_scores(
 ) -> dict[str, Any]:
     """cat_acc, purity, nmi, ari of Q's categories on (images, labels); {} without a scored code.
 
-    diagnose: also the failure diagnosis (which classes share a category, which are split).
+    diagnose: also the failure diagnosis (which classes share a category, which are split),
+    the matched confusion matrix and the label-free scores.
     """
     code = scored_code(config, n_classes)
     if code is None:
         return {}
-    clusters = predict_categories(discriminator, images, config, code)
-    scores: dict[str, Any] = clustering_scores(labels.cpu().numpy(), clusters)
+    clusters = category_posteriors(discriminator, images, config, code).argmax(1).cpu().numpy()
+    true = labels.cpu().numpy()
+    scores: dict[str, Any] = clustering_scores(true, clusters)
     if diagnose:
-        scores["cat_diagnosis"] = failure_diagnosis(labels.cpu().numpy(), clusters)
+        scores["cat_diagnosis"] = failure_diagnosis(true, clusters)
+        scores["cat_confusion"] = matched_confusion(true, clusters, n_classes).tolist()
+        scores.update(label_free_scores(discriminator, images, config, code))
     return scores
 
 

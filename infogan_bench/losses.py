@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from infogan_bench.config import RunConfig
 from infogan_bench.latent import Latent, split_q
+from infogan_bench.metrics.posterior import marginal_entropy
 
 
 def d_adversarial_loss(
@@ -56,12 +57,6 @@ def info_losses(
     """(L_cat, L_cont) of Q's parameters (B, q_out) for the images G drew from latent."""
     logits, mean, log_sigma = split_q(q_params, config)
     return cat_info_loss(logits, latent.cat_idx), cont_info_loss(mean, log_sigma, latent.cont)
-
-
-def marginal_entropy(probs: torch.Tensor) -> torch.Tensor:
-    """H(mean_i p_i) in nats of the batch's mean posterior, probs (B, K): log K at most (uniform)."""
-    marginal = probs.mean(0)
-    return -(marginal * torch.log(marginal.clamp_min(1e-12))).sum()
 
 
 def real_consistency_losses(

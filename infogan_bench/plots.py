@@ -1,4 +1,4 @@
-"""The report's figures (PNG, matplotlib): metrics per variant, eval curves, sample grids."""
+"""The figures (PNG, matplotlib): metrics per variant, eval curves, sample grids, confusion."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from infogan_bench.metrics import CURVES, PLOTTED  # noqa: E402
@@ -57,8 +58,30 @@ def plot_curves(curves: pd.DataFrame, variant_of: dict[str, str], path: Path) ->
     plt.close(fig)
 
 
+def plot_confusion(confusion: list[list[int]], path: Path, title: str) -> None:
+    """A matched confusion matrix as a heatmap: rows true label, columns the label Q's category
+    was matched to; each cell shows its share of the row's images."""
+    counts = np.asarray(confusion, dtype=float)
+    shares = counts / counts.sum(axis=1, keepdims=True).clip(min=1)
+    n = len(counts)
+    fig, ax = plt.subplots(figsize=(0.35 * n + 1.6, 0.35 * n + 1.4))
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for (row, col), share in np.ndenumerate(shares):
+        if share >= 0.05:
+            ax.text(col, row, f"{100 * share:.0f}", ha="center", va="center", fontsize=6,
+                    color="white" if share > 0.5 else "black")  # fmt: skip
+    ax.set_xticks(range(n), [str(k) for k in range(n)], fontsize=7)
+    ax.set_yticks(range(n), [str(k) for k in range(n)], fontsize=7)
+    ax.set_xlabel("matched category", fontsize=7)
+    ax.set_ylabel("true label", fontsize=7)
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def plot_sample_grids(grids: dict[str, Path], path: Path, columns: int = 4) -> None:
-    """The categories.png of one run per variant, side by side, titled by variant."""
+    """PNG files side by side, each titled by its key (e.g. one categories.png per variant)."""
     rows = -(-len(grids) // columns)
     fig, panels = plt.subplots(rows, columns, figsize=(3 * columns, 3.3 * rows), squeeze=False)
     for ax in panels.flat:

@@ -316,6 +316,11 @@ def write_report(runs: Runs, out: Path, title: str, fail_below: float = 0.9) -> 
     if grids:
         plot_sample_grids(dict(sorted(grids.items())), out / "samples.png")
         lines += ["![categories per variant (first seed)](samples.png)", ""]
+    failed = set(frame.loc[frame["cat_acc"].lt(fail_below), "run"]) if "cat_acc" in frame else set()
+    confusions = {run: path for run, path in sorted(runs.confusions.items()) if run in failed}
+    if confusions:
+        plot_sample_grids(confusions, out / "confusions.png", columns=5)
+        lines += [f"![confusion matrices of the runs below {fail_below:g}](confusions.png)", ""]
     text = "\n".join(lines)
     (out / "report.md").write_text(text)
     return text

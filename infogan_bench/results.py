@@ -29,6 +29,7 @@ class Runs:
     frame: pd.DataFrame
     curves: pd.DataFrame  # columns: run, step, eval_cat_acc, eval_fid_domain
     sample_grids: dict[str, Path] = field(default_factory=dict)  # run -> categories.png
+    confusions: dict[str, Path] = field(default_factory=dict)  # run -> confusion.png
 
 
 def run_row(name: str, config: dict[str, Any], summary: dict[str, Any] | None) -> dict[str, Any]:
@@ -44,7 +45,7 @@ def run_row(name: str, config: dict[str, Any], summary: dict[str, Any] | None) -
 
 def load_run_dirs(roots: Sequence[str | Path]) -> Runs:
     """Every run dir (a folder with config.yaml) at or under each root."""
-    rows, curves, grids = [], [], {}
+    rows, curves, grids, confusions = [], [], {}, {}
     for root in map(Path, roots):
         if not root.is_dir():
             raise ReportError(f"{root} is not a folder of run dirs")
@@ -62,13 +63,14 @@ def load_run_dirs(roots: Sequence[str | Path]) -> Runs:
             ]
             if (run.samples / "categories.png").exists():
                 grids[name] = run.samples / "categories.png"
+            if (run.samples / "confusion.png").exists():
+                confusions[name] = run.samples / "confusion.png"
     if not rows:
         raise ReportError(
             f"no run dirs (folders with config.yaml) under {', '.join(map(str, roots))}"
         )
-    return Runs(
-        pd.DataFrame(rows), pd.DataFrame(curves, columns=["run", "step", *CURVE_METRICS]), grids
-    )
+    curve_frame = pd.DataFrame(curves, columns=["run", "step", *CURVE_METRICS])
+    return Runs(pd.DataFrame(rows), curve_frame, grids, confusions)
 
 
 def load_wandb(path: str, sweep: str | None = None, api: Any = None) -> Runs:

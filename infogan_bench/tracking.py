@@ -32,6 +32,9 @@ class Tracker(Protocol):
     def log_images(self, paths: list[Path], step: int) -> None:
         """Record sample grids (PNG files)."""
 
+    def log_confusion(self, confusion: list[list[int]], step: int) -> None:
+        """Record the matched confusion matrix (rows: true label; columns: matched label)."""
+
     def log_checkpoints(self, folder: Path) -> None:
         """Keep the run's last and best checkpoints (last.pt, best.pt in `folder`)."""
 
@@ -46,6 +49,9 @@ class NullTracker:
         pass
 
     def log_images(self, paths: list[Path], step: int) -> None:
+        pass
+
+    def log_confusion(self, confusion: list[list[int]], step: int) -> None:
         pass
 
     def log_checkpoints(self, folder: Path) -> None:
@@ -130,6 +136,21 @@ class WandbTracker:
 
     def log_images(self, paths: list[Path], step: int) -> None:
         self.run.log({f"samples/{p.stem}": self.wandb.Image(str(p)) for p in paths}, step=step)
+
+    def log_confusion(self, confusion: list[list[int]], step: int) -> None:
+        """W&B's confusion-matrix plot, fed one (label, matched label) pair per counted image."""
+        n = len(confusion)
+        cells = [(true, matched, count) for true in range(n) for matched, count in
+                 enumerate(confusion[true])]  # fmt: skip
+        y_true = [true for true, _, count in cells for _ in range(count)]
+        preds = [matched for _, matched, count in cells for _ in range(count)]
+        plot = self.wandb.plot.confusion_matrix(
+            y_true=y_true,
+            preds=preds,
+            class_names=[str(k) for k in range(n)],
+            title="true label vs Q's category (Hungarian-matched to a label)",
+        )
+        self.run.log({"cat_confusion": plot}, step=step)
 
     def log_checkpoints(self, folder: Path) -> None:
         """last.pt and best.pt as versions of one model Artifact, aliased `last` and `best`."""

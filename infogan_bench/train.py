@@ -36,6 +36,7 @@ from infogan_bench.features import load_or_train, real_reference
 from infogan_bench.latent import code_entropy
 from infogan_bench.metrics.thickness import ThicknessScale
 from infogan_bench.models import non_finite_weight
+from infogan_bench.plots import plot_confusion
 from infogan_bench.rundir import RunDir
 from infogan_bench.samples import save_sample_grids
 from infogan_bench.signals import on_stop_signals
@@ -220,6 +221,10 @@ def _final_summary(
         trainer.generator, trainer.discriminator, config, data, config.score_samples
     )
     summary.update(final_scores)
+    if "cat_confusion" in final_scores:
+        title = f"seed {config.seed}: cat_acc {final_scores['cat_acc']:.3f}"
+        plot_confusion(final_scores["cat_confusion"], run.samples / "confusion.png", title)
+        tracker.log_confusion(final_scores["cat_confusion"], step)
     if run.checkpoint_path("best").exists():
         best = Trainer.create(config, data.image_shape, data.n_classes, device)
         summary["best_step"] = best.load_state_dict(run.load_checkpoint("best", device))

@@ -40,6 +40,8 @@ def test_defaults_are_the_paper_recipe_except_where_a_dataset_measured_another(c
         ({"cat_codes": "10,1"}, "cat_codes: expected comma-separated class counts"),
         ({"cat_codes": "none", "n_cont_codes": 0}, "need at least one latent code"),
         ({"lambda_cat": float("nan")}, "lambda_cat: expected a finite number"),
+        ({"real_consistency": 1.0, "cat_codes": "none"}, "real_consistency: needs a categorical"),
+        ({"augment_strength": 4.0}, "augment_strength: expected a value >= 0.0 and <= 3.0"),
     ],
 )
 def test_bad_values_raise_one_line_errors_naming_the_field(values, message):

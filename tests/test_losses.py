@@ -93,3 +93,74 @@ def test_feature_matching_is_zero_for_identical_batches_and_grows_with_the_gap()
     assert shifted == pytest.approx(0.25)
     # only the batch means count: a permuted batch matches exactly
     assert losses.feature_matching_loss(features, features.flip(0)) == pytest.approx(0, abs=1e-12)
+
+
+def _one_hot_logits(categories: list[int], k: int = 4, sharp: float = 50.0) -> torch.Tensor:
+    """Logits (B, k) whose softmax is (numerically) one-hot on each listed category."""
+    return sharp * torch.nn.functional.one_hot(torch.tensor(categories), k).float()
+
+
+def test_real_consistency_is_zero_for_sure_identical_posteriors_over_a_balanced_batch():
+    logits = _one_hot_logits([0, 1, 2, 3, 0, 1, 2, 3])
+    terms = losses.real_consistency_losses([logits], [logits.clone()])
+    assert set(terms) == {
+        "loss_real_consistency",
+        "loss_real_cond_entropy",
+        "loss_real_marginal_gap",
+    }
+    for value in terms.values():
+        assert float(value) == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "categories, aug_categories, positive",
+    [
+        ([0, 1, 2, 3], [1, 1, 2, 3], "loss_real_consistency"),  # one image changed category
+        ([0, 0, 1, 1], [0, 0, 1, 1], "loss_real_marginal_gap"),  # two of four categories used
+    ],
+)
+def test_real_consistency_is_positive_when_posteriors_differ_or_are_unbalanced(
+    categories, aug_categories, positive
+):
+    terms = losses.real_consistency_losses(
+        [_one_hot_logits(categories)], [_one_hot_logits(aug_categories)]
+    )
+    assert float(terms[positive]) > 0.5
+    unsure = losses.real_consistency_losses([torch.zeros(4, 4)], [torch.zeros(4, 4)])
+    assert float(unsure["loss_real_cond_entropy"]) == pytest.approx(math.log(4))  # uniform p
+    assert float(unsure["loss_real_marginal_gap"]) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_real_consistency_pulls_the_augmented_posterior_toward_the_images():
+    # KL(p || p_aug) with p held fixed: the gradient reaches only the augmented copy's logits
+    logits = torch.randn(6, 5, requires_grad=True)
+    aug_logits = torch.randn(6, 5, requires_grad=True)
+    terms = losses.real_consistency_losses([logits], [aug_logits])
+    terms["loss_real_consistency"].backward()
+    assert logits.grad is None or torch.all(logits.grad == 0)
+    assert aug_logits.grad is not None and aug_logits.grad.abs().sum() > 0
+    # the two codes of a 2-code layout add up
+    both = losses.real_consistency_losses([logits, logits], [aug_logits, aug_logits])
+    assert float(both["loss_real_consistency"].detach()) == pytest.approx(
+        2 * float(terms["loss_real_consistency"].detach())
+    )
+
+
+def test_real_consistency_trains_q_head_and_trunk_in_ds_step(monkeypatch):
+    # zero every other term: what moves in D's step is moved by the real-image terms
+    monkeypatch.setattr(
+        losses, "d_adversarial_loss", lambda real, fake, s: 0 * (real.sum() + fake.sum())
+    )
+    monkeypatch.setattr(losses, "info_losses", lambda q, latent, config: (0 * q.sum(), 0 * q.sum()))
+    config = RunConfig(real_consistency=1.0)
+    trainer = Trainer.create(config, (1, 28, 28), n_classes=10, device=torch.device("cpu"))
+    D = trainer.discriminator
+    before = {name: p.detach().clone() for name, p in D.named_parameters()}
+    stats = trainer.d_step(torch.rand(8, 1, 28, 28), trainer.generator(
+        latent.sample_latent(config, 8, trainer.rng, torch.device("cpu")).vector()).detach(),
+        latent.sample_latent(config, 8, trainer.rng, torch.device("cpu")), None)  # fmt: skip
+    moved = {name for name, p in D.named_parameters() if not torch.equal(before[name], p)}
+    assert {"trunk.0.weight", "q_head.0.weight"} <= moved and not any("d_head" in n for n in moved)
+    assert {"loss_real_consistency", "loss_real_cond_entropy", "loss_real_marginal_gap"} <= set(
+        stats
+    )

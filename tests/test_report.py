@@ -3,6 +3,7 @@ import pytest
 
 from infogan_bench import report, results
 from infogan_bench.cli import main
+from infogan_bench.plots import plot_confusion
 from tests.conftest import finished, make_run
 
 
@@ -170,3 +171,19 @@ def test_curves_show_each_run_beside_its_variants_mean(tmp_path, monkeypatch):
     assert list(mean_a.get_ydata()) == pytest.approx([0.5, 0.8])
     thin = [line for line in acc.lines if line.get_label().startswith("_")]
     assert {tuple(line.get_ydata()) for line in thin} == {(0.5, 0.9), (0.5, 0.7), (0.4, 0.6)}
+
+
+def test_report_shows_the_confusion_matrix_of_each_run_below_fail_below(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    for seed, acc in enumerate((0.95, 0.6, 0.85)):
+        path = make_run(root, finished(acc, cat_diagnosis=""), seed=seed)
+        plot_confusion([[9, 1], [5, 5]], path / "samples" / "confusion.png", f"seed {seed}")
+    tiled = {}
+    real_tiles = report.plot_sample_grids
+    monkeypatch.setattr(report, "plot_sample_grids", lambda grids, path, **kw: (
+        tiled.update({path.name: list(grids)}), real_tiles(grids, path, **kw)))  # fmt: skip
+    text = report.write_report(results.load_run_dirs([root]), tmp_path / "r", "t", fail_below=0.9)
+    assert tiled["confusions.png"] == ["runs/seed=1", "runs/seed=2"]  # 0.6 and 0.85, not 0.95
+    assert "(confusions.png)" in text and (tmp_path / "r" / "confusions.png").stat().st_size > 0
+    text = report.write_report(results.load_run_dirs([root]), tmp_path / "r2", "t", fail_below=0.5)
+    assert "confusions.png" not in text  # no run below 0.5

@@ -145,3 +145,23 @@ def test_evaluate_writes_its_scores_back_to_the_runs_wandb_summary(
     assert len(logs) == 2 and len({log.stem for log in logs}) == 1  # the same W&B run, resumed
     _, summary = config_and_summary(logs[-1])
     assert json.loads(summary["last/cat_acc"]) == pytest.approx(scores["cat_acc"])
+
+
+def test_the_wandb_log_and_the_run_dir_hold_the_matched_confusion_matrix(
+    tiny_config, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    summary = train(tiny_config(tracker="wandb"))
+    assert (tmp_path / "run" / "samples" / "confusion.png").stat().st_size > 0
+    confusion = summary["cat_confusion"]  # (10, 10): rows true label, columns matched label
+    assert len(confusion) == 10 and sum(map(sum, confusion)) == summary["n_test"]
+    assert sum(confusion[k][k] for k in range(10)) / summary["n_test"] == pytest.approx(
+        summary["cat_acc"]
+    )
+    tables = list(
+        (tmp_path / "run").glob("wandb/offline-run-*/files/media/table/cat_confusion*.json")
+    )
+    assert len(tables) == 1
+    rows = json.loads(tables[0].read_text())["data"]  # [actual, predicted, count]
+    logged = {(int(a), int(p)): n for a, p, n in rows}
+    assert logged == {(a, p): confusion[a][p] for a in range(10) for p in range(10)}

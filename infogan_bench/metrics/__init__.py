@@ -49,6 +49,15 @@ METRICS: dict[str, Metric] = {
     "checkerboard": Metric(
         "min", "Nyquist-band spectral energy of generated over real images", plotted=True
     ),
+    "q_confidence": Metric(
+        "max", "mean max category probability of Q on the real test images (no labels)"
+    ),
+    "q_marginal_entropy": Metric(
+        "max", "entropy of Q's mean category posterior on the real test images, nats (no labels)"
+    ),
+    "q_aug_survival": Metric(
+        "max", "share of real test images whose Q category survives a random affine (no labels)"
+    ),
     "wall_time_s": Metric("min", "training time in seconds, over all resumes"),
     "images_per_s": Metric("max", "training images per second, over all resumes"),
     # logged during training
@@ -71,9 +80,10 @@ METRICS: dict[str, Metric] = {
     ),  # fmt: skip
 }
 
-# scored keys that describe the protocol rather than measure the model
+# scored keys that describe the protocol, or the model's categories in words or a matrix,
+# rather than measure it with one number
 PROTOCOL_KEYS = ("n_test", "fid_n_fake", "fid_n_real", "fid_ref_split", "fid_domain_floor",
-                 "domain_classifier_test_acc", "cat_diagnosis")  # fmt: skip
+                 "domain_classifier_test_acc", "cat_diagnosis", "cat_confusion")  # fmt: skip
 
 REPORTED = [name for name, m in METRICS.items() if m.reported]
 PLOTTED = [name for name, m in METRICS.items() if m.plotted]

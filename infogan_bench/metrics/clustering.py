@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.metrics import adjusted_rand_score, confusion_matrix, normalized_mutual_info_score
 from sklearn.metrics.cluster import contingency_matrix
 
 
@@ -13,6 +13,18 @@ def matched_accuracy(labels: np.ndarray, clusters: np.ndarray) -> float:
     counts = contingency_matrix(labels, clusters)  # (n_labels, n_clusters)
     rows, cols = linear_sum_assignment(counts, maximize=True)
     return float(counts[rows, cols].sum() / len(labels))
+
+
+def matched_confusion(labels: np.ndarray, clusters: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n_classes, n_classes) counts: row = true label, column = the label that Hungarian
+    matching gave the image's category (labels and clusters both in 0..n_classes-1), so the
+    diagonal holds the matched hits and a merge shows as a heavy off-diagonal cell."""
+    labels, clusters = np.asarray(labels), np.asarray(clusters)
+    counts = confusion_matrix(labels, clusters, labels=range(n_classes))  # (label, category)
+    categories, matched_labels = linear_sum_assignment(counts.T, maximize=True)
+    label_of = np.empty(n_classes, dtype=int)
+    label_of[categories] = matched_labels
+    return confusion_matrix(labels, label_of[clusters], labels=range(n_classes))
 
 
 def purity(labels: np.ndarray, clusters: np.ndarray) -> float:

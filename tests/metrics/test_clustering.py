@@ -5,6 +5,7 @@ from infogan_bench.metrics.clustering import (
     clustering_scores,
     failure_diagnosis,
     matched_accuracy,
+    matched_confusion,
     purity,
 )
 
@@ -61,3 +62,17 @@ def test_failure_diagnosis_is_empty_for_a_clean_permutation():
     clusters = (labels + 3) % 10
     clusters[:3] = 9  # a few strays stay below the share
     assert failure_diagnosis(labels, clusters) == ""
+
+
+def test_matched_confusion_puts_a_permutation_on_the_diagonal_and_a_merge_off_it():
+    labels = np.array([0, 0, 1, 1, 2, 2, 2])
+    permuted = np.array([2, 2, 0, 0, 1, 1, 1])  # category = a relabelling of the label
+    np.testing.assert_array_equal(matched_confusion(labels, permuted, 3), np.diag([2, 2, 3]))
+    # labels 1 and 2 share category 0; category 1 holds one image of label 2
+    merged = np.array([2, 2, 0, 0, 0, 0, 1])
+    confusion = matched_confusion(labels, merged, 3)
+    assert confusion.sum() == len(labels)
+    # best one-to-one map: category 0 -> label 1, category 1 -> label 2 (5 hits; 0 -> 2 and
+    # 1 -> 1 would give 4): two images of label 2 land in label 1's column
+    np.testing.assert_array_equal(confusion, [[2, 0, 0], [0, 2, 0], [0, 2, 1]])
+    assert np.trace(confusion) / len(labels) == pytest.approx(matched_accuracy(labels, merged))
