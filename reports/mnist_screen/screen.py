@@ -1,0 +1,74 @@
+"""Issue #19's screening tables, from the committed run dirs alone (run from the repo root):
+
+    python reports/mnist_screen/screen.py > reports/mnist_screen/tables.md
+
+1. Is the outcome at 0.9 settled by step 2,000? For every paper-protocol run in
+   reports/mnist_paper/runs: eval_cat_acc at step 2,000 (first 2,000 test images) beside the final
+   cat_acc (10k test images, step 5,000).
+2. Each candidate in reports/mnist_screen/runs/ (2,000 x 128) against the default's committed
+   step-2,000 eval accuracy on the same seed: eval_cat_acc at step 2,000 (the same 2,000 test
+   images), the final cat_acc on the 10k test images, its diagnosis and its label-free scores.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from infogan_bench.results import load_run_dirs
+
+ROOT = Path(__file__).resolve().parents[1]
+STEP = 2000
+FAIL_BELOW = 0.9
+LABEL_FREE = ["q_confidence", "q_marginal_entropy", "q_aug_survival"]
+
+
+def at_step(runs_root: Path) -> pd.DataFrame:
+    """One row per run: run, seed, eval_cat_acc at STEP, final cat_acc, diagnosis, label-free."""
+    runs = load_run_dirs([runs_root])
+    curve = runs.curves[runs.curves["step"] == STEP].set_index("run")["eval_cat_acc"]
+    frame = runs.frame.set_index("run").reindex(
+        columns=["seed", "cat_acc", "cat_diagnosis", *LABEL_FREE]
+    )
+    table = frame.rename(columns={"cat_diagnosis": "diagnosis"})
+    table.insert(1, f"eval@{STEP}", curve)
+    return table.reset_index()
+
+
+def settled() -> str:
+    table = at_step(ROOT / "mnist_paper" / "runs")
+    table["same side of 0.9"] = (table[f"eval@{STEP}"] >= FAIL_BELOW) == (
+        table["cat_acc"] >= FAIL_BELOW
+    )
+    same = int(table["same side of 0.9"].sum())
+    columns = ["run", f"eval@{STEP}", "cat_acc", "same side of 0.9"]
+    return (
+        f"## Settled by step {STEP}? {same} of {len(table)} paper-protocol runs on the same side\n\n"
+        + table[columns].to_markdown(index=False, floatfmt=".3f")
+    )
+
+
+def candidates() -> str:
+    default = at_step(ROOT / "mnist_paper" / "runs" / "default").set_index("seed")
+    parts = []
+    for folder in sorted((ROOT / "mnist_screen" / "runs").iterdir()):
+        if not folder.is_dir() or folder.name.startswith("digits"):
+            continue
+        table = at_step(folder).sort_values("seed")
+        table[f"default eval@{STEP}"] = table["seed"].map(default[f"eval@{STEP}"])
+        table["default diagnosis (step 5,000)"] = table["seed"].map(default["diagnosis"])
+        table["Δ eval"] = table[f"eval@{STEP}"] - table[f"default eval@{STEP}"]
+        done = int(table[f"eval@{STEP}"].notna().sum())
+        low = int((table[f"eval@{STEP}"] < FAIL_BELOW).sum())
+        columns = ["seed", f"default eval@{STEP}", f"eval@{STEP}", "Δ eval", "cat_acc",
+                   "diagnosis", "default diagnosis (step 5,000)", *LABEL_FREE]  # fmt: skip
+        parts.append(
+            f"## {folder.name}: {done} of {len(table)} runs at step {STEP}, {low} below {FAIL_BELOW}\n\n"
+            + table[columns].to_markdown(index=False, floatfmt=".3f")
+        )
+    return "\n\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(settled() + "\n\n" + candidates())
