@@ -13,13 +13,11 @@ from infogan_bench.augment import random_affine
 from infogan_bench.config import RunConfig
 from infogan_bench.data import Data, load_dataset
 from infogan_bench.errors import ScoringError
-from infogan_bench.features import (
-    DomainClassifier,
-    batched,
+from infogan_bench.features import DomainClassifier, batched, load_or_train, real_reference
+from infogan_bench.inception import (
     inception_extractor,
     inception_features,
-    load_or_train,
-    real_reference,
+    real_inception_reference,
 )
 from infogan_bench.latent import Latent, sample_latent, scored_code, split_q
 from infogan_bench.metrics.artifacts import checkerboard_score
@@ -283,13 +281,14 @@ def generated_scores(
 def inception_scores(
     generator: Generator, config: RunConfig, data: Data, extractor: torch.nn.Module, n_samples: int
 ) -> dict[str, Any]:
-    """Standard FID/KID: Inception-v3 pool features of n_samples fakes vs the test split."""
+    """Standard FID/KID: Inception-v3 pool3 features of n_samples fakes vs the test split."""
     _, fake = scoring_fakes(generator, config, n_samples, data.test_images.device, SCORE_SEED)
     fake_features = inception_features(extractor, fake)
-    real_features = inception_features(extractor, data.test_images)
+    real_features, floor = real_inception_reference(config.dataset, data, extractor)
     kid_mean, kid_std = kernel_distance(real_features, fake_features, seed=SCORE_SEED)
     return {
         "fid_inception": frechet_distance(real_features, fake_features),
         "kid_inception_mean": kid_mean,
         "kid_inception_std": kid_std,
+        "fid_inception_floor": floor,
     }

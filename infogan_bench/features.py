@@ -18,7 +18,6 @@ from torch import nn
 from tqdm import tqdm
 
 from infogan_bench.data import Data
-from infogan_bench.errors import FeatureError
 from infogan_bench.metrics.fid import frechet_distance
 from infogan_bench.rundir import atomic_save
 
@@ -143,36 +142,3 @@ def _train(model: DomainClassifier, data: Data, progress: bool) -> None:
         optimizer.step()
         schedule.step()
     model.eval()
-
-
-INCEPTION_HELP = (
-    "standard FID needs torch-fidelity's Inception-v3 weights (pt_inception-2015-12-05-6726825d.pth): "
-    "let them download into torch's hub cache where the network allows, or pass --inception-weights PATH"
-)
-
-
-def inception_extractor(weights: str | None = None) -> nn.Module:
-    """torchmetrics' Inception-v3 (torch-fidelity weights) giving 2048-d pool features; weights from PATH or the hub cache."""
-    from urllib.error import URLError
-
-    from torchmetrics.image.fid import NoTrainInceptionV3
-
-    if weights is not None and not Path(weights).is_file():
-        raise FeatureError(f"inception weights: no file {weights}; {INCEPTION_HELP}")
-    try:
-        return NoTrainInceptionV3(
-            name="inception-v3-compat",
-            features_list=["2048"],
-            feature_extractor_weights_path=weights,
-        )
-    except (URLError, OSError, RuntimeError, KeyError) as err:
-        raise FeatureError(
-            f"inception weights unavailable ({type(err).__name__}); {INCEPTION_HELP}"
-        ) from None
-
-
-def inception_features(extractor: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """images (N, C, H, W) in [0, 1] -> (N, 2048): grayscale repeated to RGB, uint8; resized to 299 inside."""
-    rgb = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
-    to_uint8 = lambda x: extractor((x * 255).round().to(torch.uint8))  # noqa: E731
-    return batched(to_uint8, rgb, batch=100, desc="Inception features")

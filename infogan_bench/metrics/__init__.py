@@ -38,6 +38,11 @@ METRICS: dict[str, Metric] = {
     ),
     "nmi": Metric("max", "normalised mutual information of categories and labels", reported=False),
     "ari": Metric("max", "adjusted Rand index of categories and labels", reported=False),
+    "fid_inception": Metric(
+        "min", "standard FID: TF Inception-v3 pool3 features, generated vs test (evaluate)"
+    ),
+    "kid_inception_mean": Metric("min", "KID on the Inception features"),
+    "kid_inception_std": Metric("min", "std of Inception KID over its subsets", reported=False),
     "cat_consistency": Metric(
         "max", "the domain classifier's class of G(z, c) vs c, matched", plotted=True
     ),
@@ -83,7 +88,8 @@ METRICS: dict[str, Metric] = {
 # scored keys that describe the protocol, or the model's categories in words or a matrix,
 # rather than measure it with one number
 PROTOCOL_KEYS = ("n_test", "fid_n_fake", "fid_n_real", "fid_ref_split", "fid_domain_floor",
-                 "domain_classifier_test_acc", "cat_diagnosis", "cat_confusion")  # fmt: skip
+                 "domain_classifier_test_acc", "cat_diagnosis", "cat_confusion",
+                 "fid_inception_floor")  # fmt: skip
 
 REPORTED = [name for name, m in METRICS.items() if m.reported]
 PLOTTED = [name for name, m in METRICS.items() if m.plotted]
