@@ -28,6 +28,26 @@ class CheckpointError(InfoganBenchError, RuntimeError):
     """A checkpoint that is missing, corrupt, or from another run."""
 
 
+class DiskFullError(InfoganBenchError, OSError):
+    """A write ran out of space (ENOSPC); its temporary file is removed, the old file kept."""
+
+    exit_code = 1
+
+    def __init__(
+        self, path: object, needed_bytes: int, free_bytes: int, resume_step: int | None = None
+    ) -> None:
+        self.path, self.needed_bytes, self.free_bytes = path, needed_bytes, free_bytes
+        mb = lambda n: max(1, round(n / 2**20))  # noqa: E731
+        self.reason = (
+            f"disk full writing {path} (needs ~{mb(needed_bytes)} MB, {mb(free_bytes)} MB free)"
+        )
+        then = (
+            "" if resume_step is None else f"; then --resume true continues from step {resume_step}"
+        )
+        more = mb(max(needed_bytes - free_bytes, 0))
+        super().__init__(f"{self.reason}: free at least {more} MB on its disk{then}")
+
+
 class FeatureError(InfoganBenchError, RuntimeError):
     """A feature extractor (domain classifier, Inception weights) that cannot be had."""
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
 import pickle
+import shutil
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -16,9 +18,10 @@ from typing import IO, Any
 import torch
 
 from infogan_bench.config import ConfigError, RunConfig, from_dict, load_yaml, save_yaml
-from infogan_bench.errors import CheckpointError, RunDirBusyError
+from infogan_bench.errors import CheckpointError, DiskFullError, RunDirBusyError
 
 CHECKPOINT_FORMAT = 1
+FULL_BELOW = 4 * 2**20  # bytes free: a write that failed with less than this hit a full disk
 
 
 class RunDir:
@@ -174,17 +177,40 @@ def _temporary(path: Path) -> Path:
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Replace path's text at once (see _temporary)."""
-    tmp = _temporary(path)
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with _replacing(path) as tmp:
+        tmp.write_text(text)
 
 
 def atomic_save(state: dict[str, Any], path: Path) -> None:
     """torch.save to a temp file, then rename: a kill mid-write never leaves a broken file."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    with _replacing(path) as tmp:
+        torch.save(state, tmp)
+
+
+@contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """The temporary file to write path's next version to; renamed into place when the write
+    succeeds, removed when it fails. A full disk (ENOSPC) becomes a DiskFullError that names
+    path and about how much it needs (its old size, or what was written before the disk filled)."""
     tmp = _temporary(path)
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException as err:
+        written = tmp.stat().st_size if tmp.exists() else 0
+        # torch's zip writer reports a full disk as a RuntimeError ("unexpected pos"), not ENOSPC
+        disk_full = (isinstance(err, OSError) and err.errno == errno.ENOSPC) or (
+            isinstance(err, RuntimeError) and shutil.disk_usage(path.parent).free < FULL_BELOW
+        )
+        if written:  # frees its space now, though the failed writer may still hold it open
+            os.truncate(tmp, 0)
+        tmp.unlink(missing_ok=True)
+        if disk_full:
+            old = path.stat().st_size if path.exists() else 0
+            free = shutil.disk_usage(path.parent).free
+            raise DiskFullError(path, max(old, written), free) from None
+        raise
 
 
 def _take_lock(handle: IO[str]) -> str | None:

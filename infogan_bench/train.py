@@ -30,7 +30,13 @@ from tqdm import tqdm
 
 from infogan_bench.config import RunConfig, save_yaml
 from infogan_bench.data import Batches, Data, load_dataset
-from infogan_bench.errors import ConfigError, Interrupted, NonFiniteLossError
+from infogan_bench.errors import (
+    CheckpointError,
+    ConfigError,
+    DiskFullError,
+    Interrupted,
+    NonFiniteLossError,
+)
 from infogan_bench.evaluate import eval_scores, score_model
 from infogan_bench.features import load_or_train, real_reference
 from infogan_bench.latent import code_entropy
@@ -85,9 +91,15 @@ def _train_locked(config: RunConfig, run: RunDir, tracker: Tracker | None) -> di
             numbered = isinstance(err, NonFiniteLossError)
             failed_step = err.step if numbered else _last_logged_step(run)
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            if isinstance(err, DiskFullError):
+                reason = err.reason
             summary = {"status": "failed", "step": failed_step, "reason": reason}
             run.write_summary(summary)
             tracker.finish(summary)
+            if isinstance(err, DiskFullError):  # say where a resume would start
+                raise DiskFullError(
+                    err.path, err.needed_bytes, err.free_bytes, _resume_step(run)
+                ) from None
             raise
     run.write_summary(summary)
     tracker.finish(summary)
@@ -247,6 +259,14 @@ def _running(step: int, record: dict[str, Any]) -> dict[str, Any]:
         "heartbeat": datetime.now(UTC).isoformat(timespec="seconds"),
         **{k: record[k] for k in HEARTBEAT_KEYS if k in record},
     }
+
+
+def _resume_step(run: RunDir) -> int:
+    """The step --resume true would continue from: last.pt's, or 0 without one."""
+    try:
+        return run.checkpoint_step() or 0
+    except CheckpointError:
+        return 0
 
 
 def _last_logged_step(run: RunDir) -> int:
