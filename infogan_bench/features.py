@@ -134,7 +134,8 @@ def _train(model: DomainClassifier, data: Data, progress: bool) -> None:
     )
     model.train()
     n = len(data.train_images)
-    for _ in tqdm(range(RECIPE["steps"]), desc="domain classifier", disable=not progress):
+    bar_off = None if progress else True  # None: a bar on a terminal only (tqdm)
+    for _ in tqdm(range(RECIPE["steps"]), desc="domain classifier", disable=bar_off):
         idx = torch.randint(n, (RECIPE["batch_size"],), generator=gen).to(data.train_images.device)
         loss = F.cross_entropy(model.classify(data.train_images[idx]), data.train_labels[idx])
         optimizer.zero_grad(set_to_none=True)

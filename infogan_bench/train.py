@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -164,7 +165,10 @@ def _train_steps(
     good_step = start_step if run.checkpoint_path().exists() else None  # step of last.pt
     totals: dict[str, torch.Tensor] = {}
     interval_start, interval_steps = time.perf_counter(), 0
-    bar = tqdm(total=config.steps, initial=start_step, disable=not config.progress, unit="step")
+    # a bar on a terminal; off one (a log file), a plain line per log interval instead
+    bar_off = None if config.progress else True
+    bar = tqdm(total=config.steps, initial=start_step, disable=bar_off, unit="step")
+    log_lines = config.progress and bar.disable
     with bar:
         for step in range(start_step + 1, config.steps + 1):
             step_losses = trainer.step(batches.real(step - 1), batches.labelled())
@@ -201,6 +205,8 @@ def _train_steps(
                 samples = save_sample_grids(trainer.generator, config, run.samples, trainer.device)
                 tracker.log_images(samples, step)
             bar.set_postfix({k: f"{record[k]:.3f}" for k in HEARTBEAT_KEYS})
+            if log_lines:
+                print(_progress_line(record, config), file=sys.stderr, flush=True)
             totals, interval_start, interval_steps = {}, time.perf_counter(), 0
             if save_last:
                 run.save_checkpoint(trainer.state_dict(step) | {"elapsed_s": clock.elapsed()})
@@ -248,6 +254,16 @@ def _final_summary(
         summary.update({f"best_{k}": v for k, v in best_scores.items()})
     tracker.log_checkpoints(run.checkpoints)
     return summary
+
+
+def _progress_line(record: dict[str, Any], config: RunConfig) -> str:
+    """One log interval as a line: step, losses, images/s and the ETA at that speed."""
+    step = record["step"]
+    losses = "  ".join(f"{k} {record[k]:.3f}" for k in HEARTBEAT_KEYS)
+    speed = record["images_per_s"]
+    eta_s = round((config.steps - step) * config.batch_size / speed) if speed > 0 else 0
+    eta = f"{eta_s // 3600}:{eta_s // 60 % 60:02d}:{eta_s % 60:02d}"
+    return f"step {step}/{config.steps}  {losses}  {speed:.0f} images/s  ETA {eta}"
 
 
 def _running(step: int, record: dict[str, Any]) -> dict[str, Any]:

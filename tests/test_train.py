@@ -1,5 +1,12 @@
+import fcntl
 import json
 import math
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
 
 import pytest
 import torch
@@ -193,3 +200,40 @@ def test_short_digits_run_with_real_consistency_keeps_categories_under_augmentat
     # and does its job on real test images: sure categories that survive the augmentation
     assert summary["q_aug_survival"] > 0.8 and summary["q_confidence"] > 0.6
     assert summary["q_marginal_entropy"] > 0.8 * math.log(10)  # every category in use
+
+
+def _train_output(tmp_path, stderr) -> None:
+    argv = [sys.executable, "-m", "infogan_bench.cli", "train", "--dataset=digits", "--steps=10",
+            "--batch-size=16", "--log-every=5", "--eval-every=0", "--score-samples=0",
+            "--tracker=none", "--device=cpu", f"--run-dir={tmp_path / 'run'}"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=stderr, env=env, check=True, timeout=300)
+
+
+def test_off_a_terminal_progress_is_one_plain_line_per_log_interval(tmp_path):
+    log = tmp_path / "train.log"
+    with log.open("w") as handle:  # `infogan-bench train ... > train.log 2>&1`
+        _train_output(tmp_path, handle)
+    text = log.read_text()
+    assert "\r" not in text  # no bar frames
+    lines = [line for line in text.splitlines() if line.startswith("step ")]
+    assert [line.split()[1] for line in lines] == ["5/10", "10/10"]
+    assert all("images/s  ETA " in line and "loss_d " in line for line in lines)
+
+
+def test_on_a_terminal_progress_stays_a_bar(tmp_path):
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
+    _train_output(tmp_path, follower)
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(leader)
+    assert b"\r" in screen and b"10/10" in screen and b"step 5/10 " not in screen
