@@ -31,7 +31,7 @@ from infogan_bench.metrics.fid import frechet_distance, kernel_distance
 from infogan_bench.metrics.posterior import marginal_entropy, mean_confidence, survival
 from infogan_bench.metrics.thickness import stroke_thickness
 from infogan_bench.models import Discriminator, Generator, eval_mode, non_finite_weight
-from infogan_bench.rundir import RunDir
+from infogan_bench.rundir import RunDir, atomic_write_text
 from infogan_bench.tracking import write_back_scores
 from infogan_bench.trainer import Trainer, resolve_device
 
@@ -168,10 +168,12 @@ def evaluate_run_dir(
     }
     if extractor is not None:
         scores.update(inception_scores(trainer.generator, config, data, extractor, n))
-    (run.path / f"eval_{checkpoint}.json").write_text(
-        json.dumps(scores, indent=2, sort_keys=True) + "\n"
-    )
-    write_back_scores(config, run.path, scores, prefix=checkpoint)
+    path = run.path / f"eval_{checkpoint}.json"
+    atomic_write_text(path, json.dumps(scores, indent=2, sort_keys=True) + "\n")
+    lost = write_back_scores(config, run.path, scores, prefix=checkpoint)
+    if lost is not None:  # the file says what W&B did not get
+        scores["tracker_lost"] = lost
+        atomic_write_text(path, json.dumps(scores, indent=2, sort_keys=True) + "\n")
     return scores
 
 

@@ -7,10 +7,12 @@ offline (with a line saying how to sync) when not, so a run never waits at W&B's
 
 from __future__ import annotations
 
+import contextlib
 import netrc
 import os
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -26,6 +28,8 @@ RUN_DIR_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "samples/*.png"
 
 
 class Tracker(Protocol):
+    lost: str | None  # what the tracker failed to record ("W&B log from step N"), else None
+
     def log(self, metrics: dict[str, Any], step: int) -> None:
         """Record one metrics.jsonl line."""
 
@@ -44,6 +48,8 @@ class Tracker(Protocol):
 
 class NullTracker:
     """Tracking off: the run dir alone holds the results."""
+
+    lost = None
 
     def log(self, metrics: dict[str, Any], step: int) -> None:
         pass
@@ -90,6 +96,9 @@ class WandbTracker:
     Under a W&B sweep agent the agent's project, entity and run id are used as they are.
     """
 
+    lost: str | None = None
+    step = 0  # the last step handed to the tracker
+
     def __init__(self, config: RunConfig, run_dir: Path) -> None:
         import wandb
 
@@ -131,11 +140,31 @@ class WandbTracker:
         for name, summary in WANDB_SUMMARIES.items():
             self.run.define_metric(name, summary=summary)
 
+    def _safely(self, call: Callable[[], object], step: int | None = None) -> None:
+        """Make one W&B call; if W&B fails (its service killed, its socket lost), warn once,
+        stop calling it and keep training: the run dir holds every record anyway."""
+        if step is not None:
+            self.step = step
+        if self.lost is not None:
+            return
+        try:
+            call()
+        except Exception as err:
+            self.lost = f"W&B log from step {self.step}"
+            first = str(err).splitlines()[0] if str(err) else ""
+            print(
+                f"infogan-bench: warning: W&B stopped working at step {self.step} "
+                f"({type(err).__name__}: {first}); training goes on and the run dir keeps "
+                f"everything, but the {self.lost} on is lost",
+                file=sys.stderr,
+            )
+
     def log(self, metrics: dict[str, Any], step: int) -> None:
-        self.run.log(metrics, step=step)
+        self._safely(lambda: self.run.log(metrics, step=step), step)
 
     def log_images(self, paths: list[Path], step: int) -> None:
-        self.run.log({f"samples/{p.stem}": self.wandb.Image(str(p)) for p in paths}, step=step)
+        images = lambda: {f"samples/{p.stem}": self.wandb.Image(str(p)) for p in paths}  # noqa: E731
+        self._safely(lambda: self.run.log(images(), step=step), step)
 
     def log_confusion(self, confusion: list[list[int]], step: int) -> None:
         """W&B's confusion-matrix plot, fed one (label, matched label) pair per counted image."""
@@ -144,13 +173,13 @@ class WandbTracker:
                  enumerate(confusion[true])]  # fmt: skip
         y_true = [true for true, _, count in cells for _ in range(count)]
         preds = [matched for _, matched, count in cells for _ in range(count)]
-        plot = self.wandb.plot.confusion_matrix(
+        plot = lambda: self.wandb.plot.confusion_matrix(  # noqa: E731
             y_true=y_true,
             preds=preds,
             class_names=[str(k) for k in range(n)],
             title="true label vs Q's category (Hungarian-matched to a label)",
         )
-        self.run.log({"cat_confusion": plot}, step=step)
+        self._safely(lambda: self.run.log({"cat_confusion": plot()}, step=step), step)
 
     def log_checkpoints(self, folder: Path) -> None:
         """last.pt and best.pt as versions of one model Artifact, aliased `last` and `best`."""
@@ -159,11 +188,20 @@ class WandbTracker:
         for name in ("last", "best"):
             path = folder / f"{name}.pt"
             if path.exists():
-                artifact = self.wandb.Artifact(f"model-{self.run.id}", type="model")
-                artifact.add_file(str(path), name=path.name)
-                self.run.log_artifact(artifact, aliases=[name])
+                self._safely(lambda path=path, name=name: self._log_model(path, name))
+
+    def _log_model(self, path: Path, alias: str) -> None:
+        artifact = self.wandb.Artifact(f"model-{self.run.id}", type="model")
+        artifact.add_file(str(path), name=path.name)
+        self.run.log_artifact(artifact, aliases=[alias])
 
     def finish(self, summary: dict[str, Any], preempted: bool = False) -> None:
+        self._safely(lambda: self._finish(summary, preempted))
+        if self.lost is not None:  # W&B's exit hook would fail again, printing a traceback
+            with contextlib.suppress(Exception):
+                self.wandb.teardown()  # unhooks it first, then fails to reach the service
+
+    def _finish(self, summary: dict[str, Any], preempted: bool) -> None:
         if preempted:
             self.run.mark_preempting()
         # metrics W&B summarises itself (max of mi_lower_bound, ...) keep that summary
@@ -200,22 +238,35 @@ def wandb_api() -> Any:
 
 def write_back_scores(
     config: RunConfig, run_dir: Path, scores: dict[str, Any], prefix: str
-) -> None:
+) -> str | None:
     """Add `scores` (as PREFIX/key) to the summary of the run dir's W&B run, if it has one;
-    offline, they go to the run dir's W&B files, which `wandb sync` uploads."""
+    offline, they go to the run dir's W&B files, which `wandb sync` uploads. Returns what W&B
+    failed to record (with a one-line warning; the caller keeps the scores), else None."""
     id_path = run_dir / RUN_ID_FILE
     if config.tracker == "none" or not id_path.exists():
-        return
+        return None
     import wandb
 
-    run = wandb.init(
-        project=config.wandb_project,
-        entity=config.wandb_entity or None,
-        id=id_path.read_text().strip(),
-        resume="allow",
-        dir=str(run_dir),
-        mode=wandb_mode(config),
-        settings=wandb.Settings(init_timeout=INIT_TIMEOUT_S),
-    )
-    run.summary.update({f"{prefix}/{k}": v for k, v in scores.items()})
-    run.finish()
+    try:
+        run = wandb.init(
+            project=config.wandb_project,
+            entity=config.wandb_entity or None,
+            id=id_path.read_text().strip(),
+            resume="allow",
+            dir=str(run_dir),
+            mode=wandb_mode(config),
+            settings=wandb.Settings(init_timeout=INIT_TIMEOUT_S),
+        )
+        run.summary.update({f"{prefix}/{k}": v for k, v in scores.items()})
+        run.finish()
+    except Exception as err:
+        first = str(err).splitlines()[0] if str(err) else ""
+        print(
+            f"infogan-bench: warning: W&B failed ({type(err).__name__}: {first}); the scores are "
+            f"in {run_dir}, not in the W&B run's summary",
+            file=sys.stderr,
+        )
+        with contextlib.suppress(Exception):
+            wandb.teardown()
+        return f"W&B summary of {prefix} scores"
+    return None

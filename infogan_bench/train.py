@@ -104,6 +104,9 @@ def _train_locked(config: RunConfig, run: RunDir, tracker: Tracker | None) -> di
             raise
     run.write_summary(summary)
     tracker.finish(summary)
+    if tracker.lost is not None:  # the run dir says what the tracker could not record
+        summary["tracker_lost"] = tracker.lost
+        run.write_summary(summary)
     return summary
 
 

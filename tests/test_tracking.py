@@ -1,13 +1,17 @@
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
 import wandb
 
 from infogan_bench.config import RunConfig
+from infogan_bench.rundir import RunDir
 from infogan_bench.sweep import expand, load_sweep
 from infogan_bench.tracking import WandbTracker, run_name, wandb_mode
 from infogan_bench.train import train
+from tests.conftest import wait_for
 from tests.wandb_records import config_and_summary, finished_records
 
 SWEEPS = Path(__file__).resolve().parents[1] / "sweeps"
@@ -71,17 +75,20 @@ def test_the_wandb_log_holds_group_name_and_checkpoints_as_a_model_artifact(
     run = next(r.run for r in records if r.WhichOneof("record_type") == "run")
     assert run.run_group == config.variant and run.display_name == f"{config.variant}-seed=3"
     artifacts = [r.artifact for r in records if r.WhichOneof("record_type") == "artifact"]
-    assert sorted(alias for a in artifacts for alias in a.aliases if alias in ("last", "best")) == [
+    models = [a for a in artifacts if a.type == "model"]
+    assert sorted(alias for a in models for alias in a.aliases if alias in ("last", "best")) == [
         "last"
     ]
-    assert all(a.type == "model" for a in artifacts)
+    # the rest is the confusion-matrix plot's table
+    assert [a.type for a in artifacts if a.type != "model"] == ["run_table"]
 
 
-def test_upload_checkpoints_false_logs_no_artifact(tiny_config, tmp_path, monkeypatch):
+def test_upload_checkpoints_false_logs_no_model_artifact(tiny_config, tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     train(tiny_config(tracker="wandb", upload_checkpoints=False))
     records = finished_records(_offline_logs(tmp_path / "run")[0])
-    assert not [r for r in records if r.WhichOneof("record_type") == "artifact"]
+    artifacts = [r.artifact for r in records if r.WhichOneof("record_type") == "artifact"]
+    assert [a.type for a in artifacts] == ["run_table"]  # the confusion plot's table, no model
 
 
 def test_auto_mode_never_prompts_offline_without_a_key(monkeypatch, tmp_path):
@@ -165,3 +172,65 @@ def test_the_wandb_log_and_the_run_dir_hold_the_matched_confusion_matrix(
     rows = json.loads(tables[0].read_text())["data"]  # [actual, predicted, count]
     logged = {(int(a), int(p)): n for a, p, n in rows}
     assert logged == {(a, p): confusion[a][p] for a in range(10) for p in range(10)}
+
+
+def _wandb_service_pids() -> list[int]:
+    """This process's live wandb-core children (W&B's service; a killed one stays a zombie)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            name, (state, ppid) = fields[0].split("(", 1)[1], fields[1].split()[:2]
+        except (OSError, IndexError, ValueError):
+            continue
+        if name.startswith("wandb-core") and int(ppid) == os.getpid() and state != "Z":
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def test_a_killed_wandb_service_loses_the_wandb_log_not_the_run(
+    tiny_config, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    real_log = WandbTracker.log
+
+    def log_then_lose_the_service(self, metrics, step):
+        if step == 10:  # W&B's service is OOM-killed mid-training
+            pids = _wandb_service_pids()
+            assert pids, "no wandb-core child found"
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: not _wandb_service_pids(), timeout=30)
+        real_log(self, metrics, step)
+
+    monkeypatch.setattr(WandbTracker, "log", log_then_lose_the_service)
+    config = tiny_config(tracker="wandb", steps=30, log_every=5, checkpoint_every=10)
+    summary = train(config)
+    assert summary["status"] == "finished" and summary["step"] == 30
+    assert RunDir(config.run_dir).read_summary()["tracker_lost"] == "W&B log from step 10"
+    assert [r["step"] for r in RunDir(config.run_dir).read_metrics()] == [5, 10, 15, 20, 25, 30]
+    assert RunDir(config.run_dir).checkpoint_step() == 30
+    err = capsys.readouterr().err
+    assert err.count("infogan-bench: warning: W&B stopped working at step 10") == 1
+    assert "Traceback" not in err
+
+
+def test_evaluate_keeps_its_scores_when_wandb_fails_on_write_back(
+    tiny_config, tmp_path, monkeypatch, capsys
+):
+    from infogan_bench.evaluate import evaluate_run_dir
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    config = tiny_config(tracker="wandb")
+    train(config)
+
+    def lost(**kwargs):
+        raise ConnectionResetError("Connection lost")
+
+    monkeypatch.setattr(wandb, "init", lost)
+    scores = evaluate_run_dir(config.run_dir)
+    assert scores["tracker_lost"] == "W&B summary of last scores"
+    saved = json.loads((tmp_path / "run" / "eval_last.json").read_text())
+    assert saved["cat_acc"] == scores["cat_acc"] and saved["tracker_lost"] == scores["tracker_lost"]
+    err = capsys.readouterr().err
+    assert "warning: W&B failed (ConnectionResetError: Connection lost)" in err

@@ -85,11 +85,11 @@ METRICS: dict[str, Metric] = {
     ),  # fmt: skip
 }
 
-# scored keys that describe the protocol, or the model's categories in words or a matrix,
-# rather than measure it with one number
+# scored keys that describe the protocol, the model's categories in words or a matrix, or what
+# the tracker failed to record, rather than measure the model with one number
 PROTOCOL_KEYS = ("n_test", "fid_n_fake", "fid_n_real", "fid_ref_split", "fid_domain_floor",
                  "domain_classifier_test_acc", "cat_diagnosis", "cat_confusion",
-                 "fid_inception_floor")  # fmt: skip
+                 "fid_inception_floor", "tracker_lost")  # fmt: skip
 
 REPORTED = [name for name, m in METRICS.items() if m.reported]
 PLOTTED = [name for name, m in METRICS.items() if m.plotted]
