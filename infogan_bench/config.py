@@ -30,6 +30,7 @@ ContGuidance = Literal["none", "thickness"]
 Device = Literal["auto", "cpu", "cuda"]
 TrackerKind = Literal["wandb", "none"]
 WandbMode = Literal["auto", "online", "offline", "disabled"]
+CheckpointUpload = Literal["weights", "full", "none"]
 
 # The role of each field (its `role` metadata), the one place the others are derived from:
 #   recipe       what training computes and how it is scored: the W&B group, the report's axes;
@@ -228,13 +229,19 @@ class RunConfig:
             role="bookkeeping",
         ),
     )
-    upload_checkpoints: bool = field(
-        default=True,
-        metadata=_doc("log last.pt and best.pt to W&B as a model Artifact", role="bookkeeping"),
+    upload_checkpoints: CheckpointUpload = field(
+        default="weights",
+        metadata=_doc(
+            "what goes to W&B as the model Artifact: the G, D and Q weights of last.pt and best.pt"
+            " (enough to sample and evaluate), the full resumable checkpoints, or nothing",
+            role="bookkeeping",
+        ),
     )
     tags: str = field(default="", metadata=_doc("comma-separated W&B tags", role="bookkeeping"))
 
     def __post_init__(self) -> None:
+        if isinstance(self.upload_checkpoints, bool):  # configs written before the three values
+            self.upload_checkpoints = "full" if self.upload_checkpoints else "none"
         for name, (paper, per_dataset) in DATASET_DEFAULTS.items():
             if getattr(self, name) is None:
                 setattr(self, name, per_dataset.get(self.dataset, paper))

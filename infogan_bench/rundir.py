@@ -21,6 +21,7 @@ from infogan_bench.config import ConfigError, RunConfig, from_dict, load_yaml, s
 from infogan_bench.errors import CheckpointError, DiskFullError, RunDirBusyError
 
 CHECKPOINT_FORMAT = 1
+MODEL_KEYS = ("format", "config", "step", "generator", "discriminator")  # a weights-only file
 FULL_BELOW = 4 * 2**20  # bytes free: a write that failed with less than this hit a full disk
 
 
@@ -167,6 +168,12 @@ class RunDir:
                 f"{path} is not an infogan-bench checkpoint (format {CHECKPOINT_FORMAT})"
             )
         return state
+
+
+def weights_only(state: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint dict without its optimiser and random states: G's and D/Q's weights, the
+    config and step (about a third of the file: enough to sample and score, not to resume)."""
+    return {k: v for k, v in state.items() if k in MODEL_KEYS}
 
 
 def _temporary(path: Path) -> Path:

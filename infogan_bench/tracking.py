@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
+import torch
+
 from infogan_bench.config import RunConfig
 from infogan_bench.metrics import WANDB_SUMMARIES
+from infogan_bench.rundir import atomic_save, weights_only
 
 RUN_ID_FILE = "wandb_run_id"
 INIT_TIMEOUT_S = (
@@ -182,18 +185,35 @@ class WandbTracker:
         self._safely(lambda: self.run.log({"cat_confusion": plot()}, step=step), step)
 
     def log_checkpoints(self, folder: Path) -> None:
-        """last.pt and best.pt as versions of one model Artifact, aliased `last` and `best`."""
-        if not self.upload_checkpoints:
+        """last.pt and best.pt as versions of one model Artifact, aliased `last` and `best`
+        (one version with both when best is last): by default their G and D/Q weights as
+        `model.pt`; with upload_checkpoints=full the resumable files themselves."""
+        if self.upload_checkpoints == "none":
             return
-        for name in ("last", "best"):
-            path = folder / f"{name}.pt"
-            if path.exists():
-                self._safely(lambda path=path, name=name: self._log_model(path, name))
+        states = {
+            alias: torch.load(folder / f"{alias}.pt", map_location="cpu", weights_only=True)
+            for alias in ("last", "best")
+            if (folder / f"{alias}.pt").exists()
+        }
+        by_step: dict[int, list[str]] = {}  # step -> its aliases
+        for alias, state in states.items():
+            by_step.setdefault(int(state["step"]), []).append(alias)
+        for aliases in by_step.values():
+            state = states[aliases[0]]
+            self._safely(lambda a=aliases, s=state: self._log_model(folder, a, s))
 
-    def _log_model(self, path: Path, alias: str) -> None:
+    def _log_model(self, folder: Path, aliases: list[str], state: dict[str, Any]) -> None:
         artifact = self.wandb.Artifact(f"model-{self.run.id}", type="model")
-        artifact.add_file(str(path), name=path.name)
-        self.run.log_artifact(artifact, aliases=[alias])
+        if self.upload_checkpoints == "full":
+            artifact.add_file(str(folder / f"{aliases[0]}.pt"), name=f"{aliases[0]}.pt")
+        else:
+            lean = folder / "model.pt.upload"
+            atomic_save(weights_only(state), lean)
+            try:
+                artifact.add_file(str(lean), name="model.pt")  # copied into W&B's staging
+            finally:
+                lean.unlink(missing_ok=True)
+        self.run.log_artifact(artifact, aliases=aliases)
 
     def finish(self, summary: dict[str, Any], preempted: bool = False) -> None:
         self._safely(lambda: self._finish(summary, preempted))

@@ -369,6 +369,11 @@ def _start_or_resume(
         run.truncate_metrics(0)
         return 0, 0.0  # killed before its first checkpoint: start over in the same dir
     state = run.load_checkpoint("last", device)
+    if "opt_g" not in state:
+        raise CheckpointError(
+            f"{run.checkpoint_path()} holds only weights (a W&B model Artifact): it can be "
+            "scored (evaluate), not resumed; use a full checkpoint (--upload-checkpoints full)"
+        )
     if config.steps < state["step"]:
         raise ConfigError(
             f"steps: {config.steps} is below the step of {run.checkpoint_path()} ({state['step']}); "

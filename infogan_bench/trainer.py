@@ -95,10 +95,13 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> int:
-        """Restore from a checkpoint dict; returns its step."""
+        """Restore from a checkpoint dict, or only the models from a weights-only one (the
+        default W&B model Artifact: enough to sample and score, not to resume); returns its step."""
         try:
             self.generator.load_state_dict(state["generator"])
             self.discriminator.load_state_dict(state["discriminator"])
+            if "opt_g" not in state:
+                return int(state["step"])
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
             if self.opt_info:

@@ -100,3 +100,10 @@ def test_cli_rejects_bad_choice_with_allowed_values(capsys):
         main(["train", "--d-norm", "layer"])
     assert exit_info.value.code == 2
     assert "choose from 'batch', 'spectral'" in capsys.readouterr().err
+
+
+def test_configs_written_with_a_boolean_upload_checkpoints_still_load():
+    # run dirs from before the three values say true (the full checkpoints) or false
+    assert from_dict({"upload_checkpoints": True}).upload_checkpoints == "full"
+    assert from_dict({"upload_checkpoints": False}).upload_checkpoints == "none"
+    assert from_dict({}).upload_checkpoints == "weights"

@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 import wandb
 
+from infogan_bench import train as train_module
 from infogan_bench.config import RunConfig
-from infogan_bench.rundir import RunDir
+from infogan_bench.errors import CheckpointError
+from infogan_bench.rundir import RunDir, atomic_save, weights_only
 from infogan_bench.sweep import expand, load_sweep
 from infogan_bench.tracking import WandbTracker, run_name, wandb_mode
 from infogan_bench.train import train
@@ -65,6 +67,14 @@ def test_online_without_key_falls_back_to_offline(tiny_config, monkeypatch, caps
     assert "logging offline" in err and "wandb sync" in err
 
 
+def _model_artifacts(run_dir: Path) -> list:
+    records = finished_records(_offline_logs(run_dir)[0])
+    artifacts = [r.artifact for r in records if r.WhichOneof("record_type") == "artifact"]
+    # the rest is the confusion-matrix plot's table
+    assert [a.type for a in artifacts if a.type != "model"] == ["run_table"]
+    return [a for a in artifacts if a.type == "model"]
+
+
 def test_the_wandb_log_holds_group_name_and_checkpoints_as_a_model_artifact(
     tiny_config, tmp_path, monkeypatch
 ):
@@ -74,21 +84,48 @@ def test_the_wandb_log_holds_group_name_and_checkpoints_as_a_model_artifact(
     records = finished_records(_offline_logs(tmp_path / "run")[0])
     run = next(r.run for r in records if r.WhichOneof("record_type") == "run")
     assert run.run_group == config.variant and run.display_name == f"{config.variant}-seed=3"
-    artifacts = [r.artifact for r in records if r.WhichOneof("record_type") == "artifact"]
-    models = [a for a in artifacts if a.type == "model"]
-    assert sorted(alias for a in models for alias in a.aliases if alias in ("last", "best")) == [
-        "last"
-    ]
-    # the rest is the confusion-matrix plot's table
-    assert [a.type for a in artifacts if a.type != "model"] == ["run_table"]
+    (model,) = _model_artifacts(tmp_path / "run")
+    assert set(model.aliases) - {"latest"} == {"last"}  # no eval step, so no best.pt
+    # by default the weights only: about a third of the resumable checkpoint
+    (entry,) = model.manifest.contents
+    last = tmp_path / "run" / "checkpoints" / "last.pt"
+    assert entry.path == "model.pt" and entry.size < 0.4 * last.stat().st_size
+    assert not list((tmp_path / "run" / "checkpoints").glob("*.upload"))
 
 
-def test_upload_checkpoints_false_logs_no_model_artifact(tiny_config, tmp_path, monkeypatch):
+def test_upload_checkpoints_full_logs_the_resumable_files_once_when_best_is_last(
+    tiny_config, tmp_path, monkeypatch
+):
     monkeypatch.setenv("WANDB_MODE", "offline")
-    train(tiny_config(tracker="wandb", upload_checkpoints=False))
-    records = finished_records(_offline_logs(tmp_path / "run")[0])
-    artifacts = [r.artifact for r in records if r.WhichOneof("record_type") == "artifact"]
-    assert [a.type for a in artifacts] == ["run_table"]  # the confusion plot's table, no model
+    # an eval step at the end with FID: best.pt is the last step's, so one version holds both
+    config = tiny_config(tracker="wandb", upload_checkpoints="full", eval_every=4)
+    monkeypatch.setattr(train_module, "eval_scores", lambda *args: {"eval_fid_domain": 1.0})
+    train(config)
+    (model,) = _model_artifacts(tmp_path / "run")
+    assert set(model.aliases) - {"latest"} == {"best", "last"}  # W&B adds `latest`
+    (entry,) = model.manifest.contents
+    last = tmp_path / "run" / "checkpoints" / "last.pt"
+    assert entry.path == "last.pt" and entry.size == last.stat().st_size
+
+
+def test_a_weights_only_checkpoint_is_scored_like_the_full_one_and_never_resumed(tiny_config):
+    from infogan_bench.evaluate import evaluate_run_dir
+
+    config = tiny_config()
+    train(config)
+    run = RunDir(config.run_dir)
+    atomic_save(weights_only(run.load_checkpoint()), run.checkpoint_path("model"))
+    scores = evaluate_run_dir(config.run_dir, checkpoint="model")
+    assert scores["cat_acc"] == evaluate_run_dir(config.run_dir)["cat_acc"]
+    atomic_save(weights_only(run.load_checkpoint()), run.checkpoint_path("last"))
+    with pytest.raises(CheckpointError, match="holds only weights .* not resumed"):
+        train(tiny_config(resume=True, steps=6))
+
+
+def test_upload_checkpoints_none_logs_no_model_artifact(tiny_config, tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    train(tiny_config(tracker="wandb", upload_checkpoints="none"))
+    assert _model_artifacts(tmp_path / "run") == []
 
 
 def test_auto_mode_never_prompts_offline_without_a_key(monkeypatch, tmp_path):
