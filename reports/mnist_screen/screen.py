@@ -7,11 +7,14 @@
    cat_acc (10k test images, step 5,000).
 2. Each candidate in reports/mnist_screen/runs/ (2,000 x 128) against the default's committed
    step-2,000 eval accuracy on the same seed: eval_cat_acc at step 2,000 (the same 2,000 test
-   images), the final cat_acc on the 10k test images, its diagnosis and its label-free scores.
+   images), the final cat_acc on the 10k test images, its diagnosis and its label-free scores
+   (from eval_last.json for a run scored before they existed: `infogan-bench evaluate RUN
+   --n-samples 0`).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +35,11 @@ def at_step(runs_root: Path) -> pd.DataFrame:
         columns=["seed", "cat_acc", "cat_diagnosis", *LABEL_FREE]
     )
     table = frame.rename(columns={"cat_diagnosis": "diagnosis"})
+    for run in table.index:  # runs scored before the label-free scores existed: `evaluate`'s file
+        rescored = runs_root.parent / run / "eval_last.json"
+        if rescored.exists() and pd.isna(table.loc[run, LABEL_FREE[0]]):
+            scores = json.loads(rescored.read_text())
+            table.loc[run, LABEL_FREE] = [scores[k] for k in LABEL_FREE]
     table.insert(1, f"eval@{STEP}", curve)
     return table.reset_index()
 
