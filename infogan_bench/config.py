@@ -174,6 +174,15 @@ class RunConfig:
     device: Device = field(
         default="auto", metadata=_doc("'auto' takes cuda when available", role="bookkeeping")
     )
+    threads: int = field(
+        default=0,
+        metadata=_doc(
+            "CPU threads of this run; 0 = OMP_NUM_THREADS when set, else the CPUs this process"
+            " may use (os.sched_getaffinity). Several runs on one machine: split the CPUs",
+            lo=0,
+            role="bookkeeping",
+        ),
+    )
     run_dir: str = field(
         default="runs/default",
         metadata=_doc("where config, metrics, checkpoints go", role="runner"),

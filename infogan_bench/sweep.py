@@ -279,7 +279,8 @@ def _run_env(workers: int) -> dict[str, str]:
     directory first, and with it any checkout there)."""
     root = str(Path(__file__).resolve().parents[1])
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
-    threads = os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+    cpus = len(os.sched_getaffinity(0))  # the CPUs this process may use, as train counts them
+    threads = os.environ.get("OMP_NUM_THREADS", str(max(1, cpus // workers)))
     return {**os.environ, "OMP_NUM_THREADS": threads, "PYTHONPATH": path, "PYTHONSAFEPATH": "1"}
 
 

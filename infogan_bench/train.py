@@ -48,7 +48,7 @@ from infogan_bench.rundir import RunDir
 from infogan_bench.samples import save_sample_grids
 from infogan_bench.signals import on_stop_signals
 from infogan_bench.tracking import Tracker, make_tracker
-from infogan_bench.trainer import Trainer, device_name, resolve_device
+from infogan_bench.trainer import Trainer, device_name, resolve_device, set_threads
 
 HEARTBEAT_KEYS = ("loss_d", "loss_g", "mi_lower_bound")  # copied into the running summary
 
@@ -65,6 +65,7 @@ def _train_locked(config: RunConfig, run: RunDir, tracker: Tracker | None) -> di
     if done is not None:
         return done  # resuming a finished run with the same steps changes nothing
     device = resolve_device(config.device)
+    set_threads(config)
     data = load_dataset(config.dataset, config.data_dir, device)
     if config.batch_size > len(data.train_images):
         raise ConfigError(

