@@ -86,8 +86,7 @@ def _train_locked(config: RunConfig, run: RunDir, tracker: Tracker | None) -> di
         except Interrupted as err:
             summary = {"status": "interrupted", "step": err.step, "signal": signal.Signals(err.signum).name,
                        "wall_time_s": round(clock.elapsed(), 2)}  # fmt: skip
-            run.write_summary(summary)
-            tracker.finish(summary, preempted=True)
+            _close(run, tracker, summary, preempted=True)
             raise
         except BaseException as err:
             numbered = isinstance(err, NonFiniteLossError)
@@ -96,19 +95,24 @@ def _train_locked(config: RunConfig, run: RunDir, tracker: Tracker | None) -> di
             if isinstance(err, DiskFullError):
                 reason = err.reason
             summary = {"status": "failed", "step": failed_step, "reason": reason}
-            run.write_summary(summary)
-            tracker.finish(summary)
+            _close(run, tracker, summary)
             if isinstance(err, DiskFullError):  # say where a resume would start
                 raise DiskFullError(
                     err.path, err.needed_bytes, err.free_bytes, _resume_step(run)
                 ) from None
             raise
+    _close(run, tracker, summary)
+    return summary
+
+
+def _close(run: RunDir, tracker: Tracker, summary: dict[str, Any], preempted: bool = False) -> None:
+    """Write the run's last summary and close its tracker; the summary then says what the
+    tracker could not record (tracker_lost), if anything."""
     run.write_summary(summary)
-    tracker.finish(summary)
-    if tracker.lost is not None:  # the run dir says what the tracker could not record
+    tracker.finish(summary, preempted=preempted)
+    if tracker.lost is not None:
         summary["tracker_lost"] = tracker.lost
         run.write_summary(summary)
-    return summary
 
 
 class _Clock:
