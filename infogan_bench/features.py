@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -101,20 +102,24 @@ def load_or_train(
 def real_reference(
     dataset: str, data: Data, classifier: DomainClassifier
 ) -> tuple[torch.Tensor, float]:
-    """The classifier's features of the test split (N, 128) and the real-vs-real FID floor.
-
-    Computed once per dataset and classifier, cached beside it. The floor is the FID of the
-    first len(test) train images against the test split.
-    """
+    """The classifier's features of the test split (N, 128) and the real-vs-real FID floor,
+    computed once per dataset and classifier and cached beside it (see cached_reference)."""
     path = _cache_path(dataset).with_suffix(".real.pt")
+    return cached_reference(path, classifier.features, data)
+
+
+def cached_reference(
+    path: Path, features: Callable[[torch.Tensor], torch.Tensor], data: Data
+) -> tuple[torch.Tensor, float]:
+    """features(test split) and the real-vs-real FID floor (the first len(test) train images
+    against the test split), read from `path` or computed once and saved there."""
     device = data.test_images.device
     if path.exists():
         state = torch.load(path, map_location=device, weights_only=True)
         if len(state["test_features"]) == len(data.test_images):
             return state["test_features"], float(state["floor"])
-    test_features = classifier.features(data.test_images)
-    train_subset = data.train_images[: len(data.test_images)]
-    floor = frechet_distance(classifier.features(train_subset), test_features)
+    test_features = features(data.test_images)
+    floor = frechet_distance(features(data.train_images[: len(data.test_images)]), test_features)
     atomic_save({"test_features": test_features.cpu(), "floor": floor}, path)
     return test_features, floor
 

