@@ -312,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--inception-weights",
         default=None,
-        help="torch-fidelity Inception-v3 weights file (default: torch's hub cache)",
+        help="Inception-v3 weights: torch-fidelity .pth or TorchScript .pt (default: the [inception] extra's file, else torchmetrics' download)",
     )
     evaluate.set_defaults(handler=_cmd_evaluate)
 

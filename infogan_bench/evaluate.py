@@ -160,7 +160,9 @@ def evaluate_run_dir(
     step = trainer.load_state_dict(run.load_checkpoint(checkpoint, device))
     require_finite({"generator": trainer.generator, "discriminator": trainer.discriminator})
     n = config.score_samples if n_samples is None else n_samples
-    extractor = inception_extractor(inception_weights) if features == "inception" else None
+    extractor = (
+        inception_extractor(inception_weights).to(device) if features == "inception" else None
+    )
     scores = {
         "checkpoint": checkpoint,
         "step": step,
