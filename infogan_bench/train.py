@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 from tqdm import tqdm
@@ -184,13 +184,11 @@ def _train_steps(
                 totals[name] = totals.get(name, 0) + value
             interval_steps += 1
             bar.update(1)
-            if stop.signum is not None:
-                _require_finite_weights(trainer, step, interval_steps, good_step)
-                run.save_checkpoint(trainer.state_dict(step) | {"elapsed_s": clock.elapsed()})
-                raise Interrupted(stop.signum, step)
             save_last = step % config.checkpoint_every == 0 or step == config.steps
             snapshot = config.snapshot_every > 0 and step % config.snapshot_every == 0
             if not (step % config.log_every == 0 or save_last or snapshot):
+                if stop.signum is not None:
+                    _stop(trainer, run, step, interval_steps, good_step, clock, stop.signum)
                 continue
             # nothing non-finite is logged, scored or saved: losses, then the updated weights
             record = _interval_record(totals, interval_steps, step, config, good_step)
@@ -222,7 +220,25 @@ def _train_steps(
             if snapshot:
                 run.save_checkpoint(trainer.state_dict(step), name=f"step_{step}")
             run.write_summary(_running(step, record))
+            if stop.signum is not None:  # a logged step keeps its row (and eval) before stopping
+                _stop(trainer, run, step, 0, good_step, clock, stop.signum)
     return config.steps
+
+
+def _stop(
+    trainer: Trainer,
+    run: RunDir,
+    step: int,
+    interval_steps: int,
+    good_step: int | None,
+    clock: _Clock,
+    signum: int,
+) -> NoReturn:
+    """Checkpoint `step` (unless last.pt already holds it) and raise Interrupted."""
+    if good_step != step:
+        _require_finite_weights(trainer, step, interval_steps, good_step)
+        run.save_checkpoint(trainer.state_dict(step) | {"elapsed_s": clock.elapsed()})
+    raise Interrupted(signum, step)
 
 
 def _final_summary(

@@ -32,6 +32,7 @@ from infogan_bench.results import load_run_dirs
 from infogan_bench.rundir import RunDir
 from infogan_bench.sweep import SweepError, run_name, run_sweep
 from infogan_bench.train import train
+from infogan_bench.trainer import Trainer
 from tests.conftest import wait_for
 
 TINY_FLAGS = ["--dataset=digits", "--batch-size=16", "--log-every=5", "--eval-every=0",
@@ -101,6 +102,36 @@ def test_sigterm_checkpoints_the_step_and_resume_matches_an_uninterrupted_run(tm
     # wall time covers both parts: at least the part before the signal
     assert resumed["wall_time_s"] > run.load_checkpoint()["elapsed_s"] - resumed["wall_time_s"]
     assert straight["images_per_s"] > 0 and resumed["images_per_s"] > 0
+
+
+@pytest.mark.parametrize("stop_at", [10, 12])  # a logged, evaluated step; one between rows
+def test_a_stop_keeps_every_logged_row_and_resume_fills_in_the_rest(tmp_path, monkeypatch, stop_at):
+    # a campaign run stopped right after training step 500 lost step 500's row and eval
+    run, trained = RunDir(tmp_path / "stopped"), []
+    original = Trainer.step
+
+    def step_then_signal(self, *args):
+        losses = original(self, *args)
+        trained.append(1)
+        if len(trained) == stop_at:
+            signal.raise_signal(signal.SIGTERM)
+        return losses
+
+    monkeypatch.setattr(Trainer, "step", step_then_signal)
+    config = _tiny(run.path, steps=20, eval_every=10, checkpoint_every=1000)
+    with pytest.raises(Interrupted) as stopped:
+        train(config)
+    assert stopped.value.step == stop_at == run.load_checkpoint()["step"]
+    assert _steps(run.path) == [5, 10] and "eval_cat_acc" in run.read_metrics()[-1]
+    monkeypatch.undo()
+    assert (
+        train(_tiny(run.path, steps=20, eval_every=10, checkpoint_every=1000, resume=True))[
+            "status"
+        ]
+        == "finished"
+    )
+    assert _steps(run.path) == [5, 10, 15, 20]
+    assert [r["step"] for r in run.read_metrics() if "eval_cat_acc" in r] == [10, 20]
 
 
 def test_a_repeated_sighup_is_one_stop_request_and_a_second_sigterm_stops_at_once():
