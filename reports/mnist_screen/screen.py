@@ -10,6 +10,10 @@
    images), the final cat_acc on the 10k test images, its diagnosis and its label-free scores
    (from eval_last.json for a run scored before they existed: `infogan-bench evaluate RUN
    --n-samples 0`).
+3. Do the label-free scores separate the failed runs from the good ones? Over every committed
+   MNIST run (paper protocol and screening) that carries them: each score's mean over runs below
+   and at or above 0.9, and its AUROC for telling them apart (1: every good run scores higher
+   than every failed one; 0.5: no better than chance).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
 from infogan_bench.results import load_run_dirs
 
@@ -78,5 +83,25 @@ def candidates() -> str:
     return "\n\n".join(parts)
 
 
+def label_free() -> str:
+    roots = [ROOT / "mnist_paper" / "runs", *sorted((ROOT / "mnist_screen" / "runs").iterdir())]
+    tables = [
+        at_step(root) for root in roots if root.is_dir() and not root.name.startswith("digits")
+    ]
+    table = pd.concat(tables).dropna(subset=[*LABEL_FREE, "cat_acc"])
+    table["good"] = table["cat_acc"] >= FAIL_BELOW
+    lines = [f"## Label-free scores against failure at {FAIL_BELOW}: {len(table)} runs carry them "
+             f"({int(table['good'].sum())} good, {int((~table['good']).sum())} failed)", ""]  # fmt: skip
+    columns = ["run", "cat_acc", "good", *LABEL_FREE]
+    lines += [table.sort_values("cat_acc")[columns].to_markdown(index=False, floatfmt=".3f"), ""]
+    if table["good"].nunique() == 2:
+        rows = [{"score": k, "mean (failed)": table.loc[~table["good"], k].mean(),
+                 "mean (good)": table.loc[table["good"], k].mean(),
+                 "AUROC (good vs failed)": roc_auc_score(table["good"], table[k])}
+                for k in LABEL_FREE]  # fmt: skip
+        lines.append(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3f"))
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    print(settled() + "\n\n" + candidates())
+    print(settled() + "\n\n" + candidates() + "\n\n" + label_free())
