@@ -3,7 +3,7 @@
 # finished campaign runs whose last.pt is still on this machine, one run after another, run from
 # the repo root. Each run's eval_last.json (domain and Inception scores of its last.pt) is
 # committed, and its scoring time appended to reports/mnist_inception/times.tsv. Runs already
-# scored are skipped, so the same command continues. The first run also computes and caches the
+# scored are skipped, so the same command continues (COMMIT=0: no commits). The first run also computes and caches the
 # test split's Inception features and the real-vs-real floor (20,000 more images).
 #   bash reports/mnist_inception/score.sh reports/mnist_screen/runs/*/*
 set -uo pipefail
@@ -23,7 +23,10 @@ for run in "$@"; do
       infogan-bench evaluate "$run" --features inception --data-dir "${DATA_DIR:-../shared/data}"; then
     read -r wall user sys < "$run/.inception_time"
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$threads" "$wall" "$user" "$sys" "$load" >> "$times"
-    git add -- "$run/eval_last.json" "$times" && git commit -q -m "$run: Inception FID at 10k" -- "$run/eval_last.json" "$times"
+    if [ "${COMMIT:-1}" = 1 ]; then
+      git add -- "$run/eval_last.json" "$times" &&
+        git commit -q -m "$run: Inception FID at 10k" -- "$run/eval_last.json" "$times"
+    fi
   else
     status=1
   fi

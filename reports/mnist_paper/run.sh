@@ -5,7 +5,10 @@
 #   WORKERS=2 bash reports/mnist_paper/run.sh        # two at a time on an idle 2-core machine
 #   DATA_DIR=/path/with/MNIST/raw COMMIT=0 bash reports/mnist_paper/run.sh   # elsewhere, no commits
 # Order: the default recipe (seeds 0-4), then spectral norm, nearest-upsample G and 1 % labels
-# (seeds 0-2 each). WORKERS=N runs N lanes over that order, each one run at a time with one thread;
+# (seeds 0-2 each), then issue #19's confirmation on fresh seeds 5-9: the default again
+# (default_fresh). Each run that finishes is committed, then scored with the standard Inception
+# FID (issue #20, reports/mnist_inception/score.sh) while its checkpoint exists; INCEPTION=0 skips
+# that (~30 min of one core per run). WORKERS=N runs N lanes over that order, each one run at a time with one thread;
 # a lane leaves a run another lane trains to it (`busy`) and takes the next, so no worker idles
 # while a run is left, across arms too. After the lanes, one last pass reports what is missing.
 # The report is made from the committed runs alone:
@@ -14,10 +17,11 @@ set -uo pipefail
 workers=${WORKERS:-1}
 commit='bash reports/commit_run.sh'
 [ "${COMMIT:-1}" = 1 ] || commit=true
+[ "${INCEPTION:-1}" = 1 ] && commit="$commit && COMMIT=${COMMIT:-1} bash reports/mnist_inception/score.sh \"\$RUN_DIR\""
 
 arms() {  # every arm in order, one run at a time; fails when a run is left unfinished
   local arm yaml status=0
-  for arm in default spectral upsample supervised; do
+  for arm in default spectral upsample supervised default_fresh; do
     yaml=sweeps/mnist_paper_$arm.yaml
     [ "$arm" = default ] && yaml=sweeps/mnist_paper.yaml
     OMP_NUM_THREADS=1 infogan-bench sweep run "$yaml" --out "reports/mnist_paper/runs/$arm" \
