@@ -233,17 +233,21 @@ def _status_lines(frame: pd.DataFrame) -> list[str]:
 
 
 def run_table(runs: Runs, fail_below: float = 0.9) -> pd.DataFrame:
-    """One row per run: the accuracy scores, FID, the first eval step at fail_below and, for a
-    run below it, its failure diagnosis."""
+    """One row per run: the accuracy scores, FID, the first eval step at fail_below and the
+    training minutes to it (scoring excluded) and, for a run below it, its failure diagnosis."""
     frame = runs.frame.sort_values("run")
-    reached = runs.curves[runs.curves["eval_cat_acc"] >= fail_below].groupby("run")["step"].min()
+    at_target = runs.curves[runs.curves["eval_cat_acc"] >= fail_below].sort_values("step")
+    reached = at_target.groupby("run")[["step", "train_s"]].first()
     columns = ["cat_acc", "best_cat_acc", "nmi", "fid_domain"]
     table = pd.DataFrame({"run": frame["run"], "status": frame["status"]})
     for column in columns:
         values = frame[column] if column in frame else pd.Series(np.nan, index=frame.index)
         table[column] = values.map(lambda v: "" if pd.isna(v) else _number(v))
     table[f"to {fail_below:g}"] = (
-        frame["run"].map(reached).map(lambda v: "" if pd.isna(v) else str(int(v)))
+        frame["run"].map(reached["step"]).map(lambda v: "" if pd.isna(v) else str(int(v)))
+    )
+    table[f"min to {fail_below:g}"] = (
+        frame["run"].map(reached["train_s"]).map(lambda v: f"{v / 60:.1f}" if v > 0 else "")
     )
     low = frame["cat_acc"].lt(fail_below) | frame["status"].ne("finished")
     table["diagnosis"] = frame["cat_diagnosis"].where(low, "").fillna("")

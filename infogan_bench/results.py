@@ -6,7 +6,7 @@ finished, failed, or unfinished (running, killed, never started). Eval curves co
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ class Runs:
     """One row per run (config fields, summary fields, `run`, `status`) and the eval curves."""
 
     frame: pd.DataFrame
-    curves: pd.DataFrame  # columns: run, step, eval_cat_acc, eval_fid_domain
+    curves: pd.DataFrame  # columns: run, step, train_s and the CURVES metrics (eval_cat_acc, ...)
     sample_grids: dict[str, Path] = field(default_factory=dict)  # run -> categories.png
     confusions: dict[str, Path] = field(default_factory=dict)  # run -> confusion.png
 
@@ -43,6 +43,18 @@ def run_row(name: str, config: dict[str, Any], summary: dict[str, Any] | None) -
     return row
 
 
+def train_seconds(rows: Iterable[dict[str, Any]], batch_size: int) -> dict[int, float]:
+    """step -> training seconds up to it (scoring and pauses excluded), from each logged row's
+    images_per_s: its throughput over the steps since the row before it."""
+    seconds, total, previous = {}, 0.0, 0
+    for row in sorted(rows, key=lambda r: r["step"]):
+        if row.get("images_per_s"):
+            total += (row["step"] - previous) * batch_size / row["images_per_s"]
+            previous = row["step"]
+        seconds[row["step"]] = total
+    return seconds
+
+
 def load_run_dirs(roots: Sequence[str | Path]) -> Runs:
     """Every run dir (a folder with config.yaml) at or under each root."""
     rows, curves, grids, confusions = [], [], {}, {}
@@ -55,10 +67,18 @@ def load_run_dirs(roots: Sequence[str | Path]) -> Runs:
         for path in found:
             run = RunDir(path)
             name = str(path.relative_to(root.parent))  # e.g. axes/000-generator=upsample
-            rows.append(run_row(name, run.load_config().to_dict(), run.read_summary()))
+            config = run.load_config()
+            rows.append(run_row(name, config.to_dict(), run.read_summary()))
+            metrics = run.read_metrics()
+            seconds = train_seconds(metrics, config.batch_size)
             curves += [
-                {"run": name, "step": r["step"], **{k: r[k] for k in CURVE_METRICS if k in r}}
-                for r in run.read_metrics()
+                {
+                    "run": name,
+                    "step": r["step"],
+                    "train_s": seconds[r["step"]],
+                    **{k: r[k] for k in CURVE_METRICS if k in r},
+                }  # fmt: skip
+                for r in metrics
                 if any(k in r for k in CURVE_METRICS)
             ]
             if (run.samples / "categories.png").exists():
@@ -69,7 +89,7 @@ def load_run_dirs(roots: Sequence[str | Path]) -> Runs:
         raise ReportError(
             f"no run dirs (folders with config.yaml) under {', '.join(map(str, roots))}"
         )
-    curve_frame = pd.DataFrame(curves, columns=["run", "step", *CURVE_METRICS])
+    curve_frame = pd.DataFrame(curves, columns=["run", "step", "train_s", *CURVE_METRICS])
     return Runs(pd.DataFrame(rows), curve_frame, grids, confusions)
 
 
@@ -84,6 +104,11 @@ def load_wandb(path: str, sweep: str | None = None, api: Any = None) -> Runs:
             name = f"{run.name} ({run.id})"
             config = {k: v for k, v in run.config.items() if k in known}
             rows.append(run_row(name, config, dict(run.summary_metrics)))
+            logged = [{"step": r["_step"], "images_per_s": r["images_per_s"]}
+                      for r in run.scan_history(keys=["_step", "images_per_s"])]  # fmt: skip
+            batch_size = config.get("batch_size", RunConfig.batch_size)
+            curves += [{"run": name, "step": step, "train_s": s}
+                       for step, s in train_seconds(logged, batch_size).items()]  # fmt: skip
             for metric in CURVE_METRICS:
                 curves += [
                     {"run": name, "step": r["_step"], metric: r[metric]}
@@ -98,6 +123,7 @@ def load_wandb(path: str, sweep: str | None = None, api: Any = None) -> Runs:
         ) from err
     if not rows:
         raise ReportError(f"no W&B runs in {path}" + (f" sweep {sweep}" if sweep else ""))
-    curve_frame = pd.DataFrame(curves, columns=["run", "step", *CURVE_METRICS])
+    curve_frame = pd.DataFrame(curves, columns=["run", "step", "train_s", *CURVE_METRICS])
     curve_frame = curve_frame.groupby(["run", "step"], as_index=False).first()
+    curve_frame = curve_frame.dropna(subset=list(CURVE_METRICS), how="all")  # eval steps, as above
     return Runs(pd.DataFrame(rows), curve_frame)

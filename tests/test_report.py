@@ -3,7 +3,9 @@ import pytest
 
 from infogan_bench import report, results
 from infogan_bench.cli import main
+from infogan_bench.config import RunConfig
 from infogan_bench.plots import plot_confusion
+from infogan_bench.rundir import RunDir
 from tests.conftest import finished, make_run
 
 
@@ -122,6 +124,20 @@ def test_run_table_shows_steps_to_target_and_diagnoses_only_low_runs(tmp_path):
     assert list(lower["to 0.4"]) == ["50", "100", "50"] and not any(lower["diagnosis"])
     text = report.write_report(results.load_run_dirs([root]), tmp_path / "r", "t")
     assert "4+9 merged in category 7" in text and (tmp_path / "r" / "runs.csv").exists()
+
+
+def test_run_table_gives_the_training_minutes_to_target_from_the_logged_throughput(tmp_path):
+    run = RunDir(tmp_path / "runs" / "a")
+    run.create(RunConfig(batch_size=16))
+    run.write_summary(finished(0.95, cat_diagnosis=""))
+    for step, seconds, acc in [(50, 30, None), (100, 90, 0.5), (150, 60, 0.93), (200, 60, 0.95)]:
+        row = {"step": step, "images_per_s": 50 * 16 / seconds}  # 50 steps of 16 images
+        run.append_metrics(row if acc is None else row | {"eval_cat_acc": acc})
+    runs = results.load_run_dirs([tmp_path / "runs"])
+    assert list(runs.curves["train_s"]) == pytest.approx([120, 180, 240])
+    table = report.run_table(runs, fail_below=0.9)
+    assert list(table["to 0.9"]) == ["150"] and list(table["min to 0.9"]) == ["3.0"]
+    assert list(report.run_table(runs, fail_below=0.99)["min to 0.99"]) == [""]
 
 
 @pytest.mark.parametrize("dataset, baseline", [("mnist", 1.0), ("digits", 2.0)])

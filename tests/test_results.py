@@ -14,7 +14,7 @@ def test_run_dirs_load_with_status_names_and_curves(ablation):
     status = runs.frame.set_index("run").status
     assert status["runs/generator=upsample-d_norm=batch-seed=2"] == "failed"
     assert status["runs/generator=transpose-d_norm=batch-seed=2"] == results.UNFINISHED
-    assert list(runs.curves.columns) == ["run", "step", *results.CURVE_METRICS]
+    assert list(runs.curves.columns) == ["run", "step", "train_s", *results.CURVE_METRICS]
 
 
 class FakeApi:
@@ -53,6 +53,9 @@ def test_wandb_input_gives_the_same_tables_as_the_run_dirs(ablation):
         report.variant_table(remote.frame, axes), report.variant_table(local.frame, axes)
     )
     assert len(remote.curves) == len(local.curves) == 20  # 10 runs x 2 eval steps
+    assert (
+        sorted(remote.curves["train_s"]) == sorted(local.curves["train_s"]) == [40] * 10 + [80] * 10
+    )
 
 
 def test_wandb_failure_is_a_one_line_error():
