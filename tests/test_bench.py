@@ -42,8 +42,11 @@ def test_bench_command_prints_both_rates_flops_and_scoring(capsys):
     assert [r["batch_size"] for r in lines] == [16, 32]
     for r in lines:
         assert r["suite_images_per_s"] > 0 and r["naive_images_per_s"] > 0
+        # the rates are rounded to 0.1 image/s: their ratio is off by up to 0.05 (1 + speedup) / naive
+        # (on a loaded machine a rate can be a few images/s)
+        rounding = 0.05 * (1 + r["speedup"]) / r["naive_images_per_s"] + 0.001
         assert r["speedup"] == pytest.approx(
-            r["suite_images_per_s"] / r["naive_images_per_s"], rel=0.01
+            r["suite_images_per_s"] / r["naive_images_per_s"], rel=0.01, abs=rounding
         )
         assert r["step_gflop"] > 0.1 and 0 < r["fraction_of_peak"] < 2
 
