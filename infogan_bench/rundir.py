@@ -176,6 +176,11 @@ def weights_only(state: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in state.items() if k in MODEL_KEYS}
 
 
+def holds_only_weights(state: dict[str, Any]) -> bool:
+    """A checkpoint dict made by weights_only: it can be sampled and scored, not resumed."""
+    return "opt_g" not in state
+
+
 def _temporary(path: Path) -> Path:
     """Where to write path's next version before renaming it into place: a reader sees the old
     file or the new one, never half; two processes writing it at once each use their own."""

@@ -44,7 +44,7 @@ from infogan_bench.latent import code_entropy
 from infogan_bench.metrics.thickness import ThicknessScale
 from infogan_bench.models import non_finite_weight
 from infogan_bench.plots import plot_confusion
-from infogan_bench.rundir import RunDir
+from infogan_bench.rundir import RunDir, holds_only_weights
 from infogan_bench.samples import save_sample_grids
 from infogan_bench.signals import on_stop_signals
 from infogan_bench.tracking import Tracker, make_tracker
@@ -390,7 +390,7 @@ def _start_or_resume(
         run.truncate_metrics(0)
         return 0, 0.0  # killed before its first checkpoint: start over in the same dir
     state = run.load_checkpoint("last", device)
-    if "opt_g" not in state:
+    if holds_only_weights(state):
         raise CheckpointError(
             f"{run.checkpoint_path()} holds only weights (a W&B model Artifact): it can be "
             "scored (evaluate), not resumed; use a full checkpoint (--upload-checkpoints full)"

@@ -27,7 +27,7 @@ from infogan_bench.config import ConfigError, RunConfig
 from infogan_bench.latent import Latent, sample_latent, scored_code, split_q
 from infogan_bench.metrics.thickness import ThicknessScale
 from infogan_bench.models import Discriminator, Generator, build_models
-from infogan_bench.rundir import CheckpointError
+from infogan_bench.rundir import CheckpointError, holds_only_weights
 
 Labelled = tuple[torch.Tensor, torch.Tensor]  # (images (B, C, H, W), labels (B,))
 
@@ -102,7 +102,7 @@ class Trainer:
         try:
             self.generator.load_state_dict(state["generator"])
             self.discriminator.load_state_dict(state["discriminator"])
-            if "opt_g" not in state:
+            if holds_only_weights(state):
                 return int(state["step"])
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
