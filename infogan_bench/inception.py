@@ -152,7 +152,9 @@ def inception_features(extractor: nn.Module, images: torch.Tensor) -> torch.Tens
     network resizes to 299 (TF1 bilinear) and scales to [-1, 1) itself."""
     rgb = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
     to_uint8 = lambda x: extractor((x * 255).round().to(torch.uint8))  # noqa: E731
-    return batched(to_uint8, rgb, batch=100, desc="Inception features")
+    # batch 25: at 100 the 299x299 activations page-fault anew each batch (a third of the CPU
+    # time was the kernel's); 25 cut one thread's CPU time per image by ~20 %, same features
+    return batched(to_uint8, rgb, batch=25, desc="Inception features")
 
 
 def real_inception_reference(
