@@ -150,11 +150,21 @@ class RunConfig:
             hi=10.0,
         ),
     )
+    info_augment: float = field(
+        default=0.0,
+        metadata=_doc(
+            "weight of a second L_cat, on an augmented copy of G's images: Q must read the"
+            " categorical code through the random affine, so the code cannot stand for slant,"
+            " size or position; 0 = off",
+            lo=0.0,
+            hi=10.0,
+        ),
+    )
     augment_strength: float = field(
         default=1.0,
         metadata=_doc(
-            "real_consistency's random affine: 1 = rotation ±15°, scale and shift ±0.1 (of the side);"
-            " 0 = none",
+            "the random affine of real_consistency and info_augment: 1 = rotation ±15°, scale"
+            " and shift ±0.1 (of the side); 0 = none",
             lo=0.0,
             hi=3.0,
         ),
@@ -262,8 +272,9 @@ class RunConfig:
             raise ConfigError("cont_guidance: needs a continuous code (n_cont_codes is 0)")
         if self.supervised_fraction > 0 and not self.cat_class_counts:
             raise ConfigError("supervised_fraction: needs a categorical code (cat_codes is 'none')")
-        if self.real_consistency > 0 and not self.cat_class_counts:
-            raise ConfigError("real_consistency: needs a categorical code (cat_codes is 'none')")
+        for name in ("real_consistency", "info_augment"):
+            if getattr(self, name) > 0 and not self.cat_class_counts:
+                raise ConfigError(f"{name}: needs a categorical code (cat_codes is 'none')")
 
     @property
     def cat_class_counts(self) -> list[int]:

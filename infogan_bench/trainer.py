@@ -142,7 +142,7 @@ class Trainer:
                  "d_fake": torch.sigmoid(fake_logits).mean()}  # fmt: skip
         d_loss = d_adv
         if config.q_optimizer != "separate":
-            d_loss = d_loss + self._info_loss(q_fake, latent, stats)
+            d_loss = d_loss + self._info_loss(q_fake, latent, stats, fake_images)
         if config.q_optimizer == "with-d":
             d_loss = d_loss + self._q_real_loss(q_real, real_images, labelled, stats)
         stats["loss_d"] = d_loss
@@ -167,7 +167,7 @@ class Trainer:
         g_loss = g_adv
         if config.q_optimizer != "separate":
             stats_g: dict[str, torch.Tensor] = {}  # L_I is logged from D's step
-            g_loss = g_loss + self._info_loss(D.q_head(fake_features), latent, stats_g)
+            g_loss = g_loss + self._info_loss(D.q_head(fake_features), latent, stats_g, fake_images)
         if config.q_optimizer == "with-g":
             g_loss = g_loss + self._q_real_loss(None, real_images, labelled, stats)
         if config.feature_matching > 0:
@@ -186,21 +186,33 @@ class Trainer:
     ) -> dict[str, torch.Tensor]:
         # G, trunk, Q: maximize lambda * L_I on fresh latents (q_optimizer=separate)
         latent = sample_latent(self.config, real_images.shape[0], self.rng, self.device)
-        q_fake = self.discriminator.q(self.generator(latent.vector()))
+        fake_images = self.generator(latent.vector())
         stats: dict[str, torch.Tensor] = {}
-        info_loss = self._info_loss(q_fake, latent, stats)
+        info_loss = self._info_loss(self.discriminator.q(fake_images), latent, stats, fake_images)
         info_loss = info_loss + self._q_real_loss(None, real_images, labelled, stats)
         assert self.opt_info is not None
         _update(self.opt_info, info_loss)
         return stats
 
     def _info_loss(
-        self, q_params: torch.Tensor, latent: Latent, stats: dict[str, torch.Tensor]
+        self,
+        q_params: torch.Tensor,
+        latent: Latent,
+        stats: dict[str, torch.Tensor],
+        fake_images: torch.Tensor,
     ) -> torch.Tensor:
-        """lambda_cat * L_cat + lambda_cont * L_cont of Q's parameters on generated images."""
-        cat_loss, cont_loss = losses.info_losses(q_params, latent, self.config)
+        """lambda_cat * L_cat + lambda_cont * L_cont of Q's parameters on generated images, and
+        with info_augment, lambda_cat * info_augment * L_cat of Q on an augmented copy of them."""
+        config = self.config
+        cat_loss, cont_loss = losses.info_losses(q_params, latent, config)
         stats.update(loss_info_cat=cat_loss, loss_info_cont=cont_loss)
-        return self.config.lambda_cat * cat_loss + self.config.lambda_cont * cont_loss
+        loss = config.lambda_cat * cat_loss + config.lambda_cont * cont_loss
+        if config.info_augment > 0:
+            augmented = random_affine(fake_images, config.augment_strength, self.rng)
+            aug_logits, _, _ = split_q(self.discriminator.q(augmented), config)
+            stats["loss_info_cat_aug"] = losses.cat_info_loss(aug_logits, latent.cat_idx)
+            loss = loss + config.lambda_cat * config.info_augment * stats["loss_info_cat_aug"]
+        return loss
 
     def _q_real_loss(
         self,

@@ -41,6 +41,7 @@ def test_defaults_are_the_paper_recipe_except_where_a_dataset_measured_another(c
         ({"cat_codes": "none", "n_cont_codes": 0}, "need at least one latent code"),
         ({"lambda_cat": float("nan")}, "lambda_cat: expected a finite number"),
         ({"real_consistency": 1.0, "cat_codes": "none"}, "real_consistency: needs a categorical"),
+        ({"info_augment": 1.0, "cat_codes": "none"}, "info_augment: needs a categorical"),
         ({"augment_strength": 4.0}, "augment_strength: expected a value >= 0.0 and <= 3.0"),
     ],
 )

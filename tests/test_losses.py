@@ -164,3 +164,26 @@ def test_real_consistency_trains_q_head_and_trunk_in_ds_step(monkeypatch):
     assert {"loss_real_consistency", "loss_real_cond_entropy", "loss_real_marginal_gap"} <= set(
         stats
     )
+
+
+@pytest.mark.parametrize("q_optimizer", ["with-d", "with-g", "separate"])
+def test_info_augment_at_strength_0_reads_the_code_from_the_image_itself(q_optimizer):
+    # the affine at strength 0 is the identity: the second L_cat is the first, in every step
+    config = RunConfig(info_augment=1.0, augment_strength=0.0, q_optimizer=q_optimizer)
+    trainer = Trainer.create(config, (1, 28, 28), n_classes=10, device=torch.device("cpu"))
+    stats = trainer.step(torch.rand(8, 1, 28, 28), None)
+    assert float(stats["loss_info_cat_aug"]) == pytest.approx(float(stats["loss_info_cat"]))
+
+
+def test_info_augment_trains_g_through_the_affine(monkeypatch):
+    # zero every other term of G's step: G moves only by the L_cat of its augmented images
+    monkeypatch.setattr(losses, "g_adversarial_loss", lambda fake: 0 * fake.sum())
+    monkeypatch.setattr(losses, "info_losses", lambda q, latent, config: (0 * q.sum(), 0 * q.sum()))
+    config = RunConfig(info_augment=1.0, augment_strength=2.0)
+    trainer = Trainer.create(config, (1, 28, 28), n_classes=10, device=torch.device("cpu"))
+    G = trainer.generator
+    before = {name: p.detach().clone() for name, p in G.named_parameters()}
+    code = latent.sample_latent(config, 8, trainer.rng, torch.device("cpu"))
+    stats = trainer.g_step(torch.rand(8, 1, 28, 28), G(code.vector()), code, None)
+    assert all(not torch.equal(before[n], p) for n, p in G.named_parameters())
+    assert float(stats["loss_g"].detach()) > 0  # the augmented L_cat, all that is left of G's loss

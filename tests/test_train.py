@@ -203,6 +203,24 @@ def test_short_digits_run_with_real_consistency_keeps_categories_under_augmentat
     assert summary["q_marginal_entropy"] > 0.8 * math.log(10)  # every category in use
 
 
+def test_short_digits_run_with_info_augment_reads_the_code_through_the_affine(tiny_config):
+    """150 unsupervised steps with --info-augment 1 at strength 2 (rotation ±30°, scale and
+    shift ±20 %). Measured (2-core CPU), seed 0 at 1, 2 and 4 threads and seeds 1-2 at 1 thread:
+    the augmented L_cat falls from 2.33-2.42 (chance: ln 10 = 2.30) at step 25 to 0.50-0.54 at the
+    end, L_I climbs from 0.77-0.80 to 2.08-2.11."""
+    config = tiny_config(
+        steps=150, batch_size=32, log_every=25, eval_every=150, checkpoint_every=150,
+        info_augment=1.0, augment_strength=2.0, lambda_cat=1.0,
+    )  # fmt: skip
+    summary = train(config)
+    records = RunDir(config.run_dir).read_metrics()
+    # the second L_cat leaves InfoGAN's own objective working: L_I climbs toward ln 10
+    assert records[0]["mi_lower_bound"] < 1.5 and summary["mi_lower_bound"] > 1.9
+    # and Q learns to read G's code through the affine, from chance to far above it
+    assert records[0]["loss_info_cat_aug"] > 0.9 * math.log(10)
+    assert records[-1]["loss_info_cat_aug"] < 0.4 * math.log(10)
+
+
 def _train_output(tmp_path, stderr) -> None:
     argv = [sys.executable, "-m", "infogan_bench.cli", "train", "--dataset=digits", "--steps=10",
             "--batch-size=16", "--log-every=5", "--eval-every=0", "--score-samples=0",
