@@ -270,9 +270,7 @@ class RunConfig:
             raise ConfigError("cat_codes/n_cont_codes: need at least one latent code")
         if self.cont_guidance != "none" and self.n_cont_codes == 0:
             raise ConfigError("cont_guidance: needs a continuous code (n_cont_codes is 0)")
-        if self.supervised_fraction > 0 and not self.cat_class_counts:
-            raise ConfigError("supervised_fraction: needs a categorical code (cat_codes is 'none')")
-        for name in ("real_consistency", "info_augment"):
+        for name in ("supervised_fraction", "real_consistency", "info_augment"):
             if getattr(self, name) > 0 and not self.cat_class_counts:
                 raise ConfigError(f"{name}: needs a categorical code (cat_codes is 'none')")
 
