@@ -35,6 +35,33 @@ def variant_axes(frame: pd.DataFrame) -> list[str]:
     return [name for name in fields if name in frame and frame[name].nunique(dropna=False) > 1]
 
 
+def joint_axes(frame: pd.DataFrame, axes: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Axes that change together in every run become one axis `a+b` with levels `x/y`.
+
+    A recipe that sets several fields at once (e.g. real_consistency=2 with info_augment=1)
+    has no run that varies one field without the others, so only their joint effect can be
+    paired against the default. The frame gains one column per joint axis.
+    """
+    groups: list[list[str]] = []
+    for axis in axes:
+        group = next((g for g in groups if _move_together(frame, g[0], axis)), None)
+        if group is None:
+            groups.append([axis])
+        else:
+            group.append(axis)
+    frame = frame.copy()
+    for group in groups:
+        if len(group) > 1:
+            frame["+".join(group)] = frame[group].astype(str).agg("/".join, axis=1)
+    return frame, ["+".join(group) for group in groups]
+
+
+def _move_together(frame: pd.DataFrame, a: str, b: str) -> bool:
+    """Each value of a goes with one value of b and back: the runs cannot tell them apart."""
+    pairs = frame[[a, b]].astype(str).drop_duplicates()
+    return len(pairs) == pairs[a].nunique() == pairs[b].nunique()
+
+
 def _groups(frame: pd.DataFrame, axes: list[str]):
     return frame.groupby(axes, sort=True, dropna=False) if axes else [((), frame)]
 
@@ -72,8 +99,15 @@ def variant_table(frame: pd.DataFrame, axes: list[str], fail_below: float = 0.9)
 
 
 def baseline_level(axis: str, levels: list[Any], dataset: str = RunConfig.dataset) -> Any:
-    """The level effects are measured against: the dataset's default when present, else the first."""
-    default = getattr(RunConfig(dataset=dataset), axis)
+    """The level effects are measured against: the dataset's default when present, else the
+    first. A joint axis `a+b` (see joint_axes) has the defaults of its fields as its default."""
+    defaults = RunConfig(dataset=dataset)
+    parts = axis.split("+")
+    default = (
+        "/".join(str(getattr(defaults, part)) for part in parts)
+        if len(parts) > 1
+        else getattr(defaults, axis)
+    )
     return default if default in levels else sorted(levels, key=str)[0]
 
 
@@ -257,8 +291,7 @@ def run_table(runs: Runs, fail_below: float = 0.9) -> pd.DataFrame:
 def write_report(runs: Runs, out: Path, title: str, fail_below: float = 0.9) -> str:
     """Tables (md, csv, tex), plots and report.md in `out`; returns the Markdown report."""
     out.mkdir(parents=True, exist_ok=True)
-    frame = runs.frame
-    axes = variant_axes(frame)
+    frame, axes = joint_axes(runs.frame, variant_axes(runs.frame))
     table = variant_table(frame, axes, fail_below)
     effects = marginal_effects(frame, axes)
     table.to_csv(out / "variants.csv", index=False)

@@ -101,6 +101,27 @@ def test_training_options_are_axes_with_effects_against_the_default(tmp_path):
     assert report.too_few_pairs(effects.assign(n_pairs=5)) == five
 
 
+def test_a_recipe_of_several_fields_is_one_joint_axis_paired_with_the_default(tmp_path):
+    """A candidate that sets three fields at once (no run varies one without the others) is
+    paired seed by seed with the default; an arm that varies one field stays its own axis."""
+    recipe = dict(real_consistency=2.0, info_augment=1.0, augment_strength=2.0)
+    for seed in (5, 6, 7):
+        make_run(tmp_path, finished(0.8 + 0.01 * seed), seed=seed)
+        make_run(tmp_path, finished(0.9 + 0.01 * seed), seed=seed, **recipe)
+        make_run(tmp_path, finished(0.7), seed=seed, d_norm="spectral")
+    runs = results.load_run_dirs([tmp_path])
+    frame, axes = report.joint_axes(runs.frame, report.variant_axes(runs.frame))
+    joint = "real_consistency+info_augment+augment_strength"
+    assert axes == ["d_norm", joint]
+    effects = report.marginal_effects(frame, axes)
+    cat_acc = effects[effects.metric == "cat_acc"].set_index("axis")
+    assert (cat_acc.loc[joint].level, cat_acc.loc[joint].baseline) == ("2.0/1.0/2.0", "0.0/0.0/1.0")
+    assert cat_acc.loc[joint]["mean"] == pytest.approx(0.1) and cat_acc.loc[joint].n_pairs == 3
+    assert cat_acc.loc["d_norm"].n_pairs == 3
+    text = report.write_report(runs, tmp_path / "r", "t")
+    assert f"Axes: d_norm, {joint}." in text and "2.0/1.0/2.0 − 0.0/0.0/1.0" in text
+
+
 def test_report_of_one_pair_gives_p_one_not_a_crash(tmp_path, capsys):
     root = tmp_path / "runs"
     make_run(root, finished(0.6), d_norm="batch", seed=0)
