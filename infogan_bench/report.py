@@ -70,13 +70,15 @@ def variant_table(frame: pd.DataFrame, axes: list[str], fail_below: float = 0.9)
     """Per variant: run counts, seed-failure rate and mean/std/95% CI of each metric.
 
     fail_rate: share of seeds that failed (diverged, crashed) or finished with cat_acc below
-    fail_below; unfinished runs are counted in n_unfinished and left out of every statistic.
+    fail_below; cat_acc_median and cat_acc_min: over the finished seeds (is it every seed?).
+    Unfinished runs are counted in n_unfinished and left out of every statistic.
     """
     rows = []
     for key, group in _groups(frame, axes):
         done = group[group.status == "finished"]
         n_failed = int((group.status == "failed").sum())
-        low = int((done["cat_acc"] < fail_below).sum()) if "cat_acc" in done else 0
+        accuracy = done["cat_acc"].dropna().astype(float) if "cat_acc" in done else pd.Series([])
+        low = int((accuracy < fail_below).sum())
         settled = len(done) + n_failed
         row: dict[str, Any] = dict(
             zip(axes, key if isinstance(key, tuple) else (key,), strict=True)
@@ -87,6 +89,8 @@ def variant_table(frame: pd.DataFrame, axes: list[str], fail_below: float = 0.9)
             n_failed=n_failed,
             n_unfinished=len(group) - settled,
             fail_rate=(low + n_failed) / settled if settled else np.nan,
+            cat_acc_median=accuracy.median() if len(accuracy) else np.nan,
+            cat_acc_min=accuracy.min() if len(accuracy) else np.nan,
         )
         for metric in METRICS:
             values = done[metric].dropna().astype(float) if metric in done else pd.Series([])
@@ -189,6 +193,10 @@ def format_variants(table: pd.DataFrame, axes: list[str], style: str = "md") -> 
         for r in table.itertuples()
     ]
     cells["fail rate"] = [_number(v) for v in table["fail_rate"]]
+    cells["cat_acc median / min"] = [
+        f"{_number(median)} / {_number(low)}"
+        for median, low in zip(table["cat_acc_median"], table["cat_acc_min"], strict=True)
+    ]
     for metric, better in METRICS.items():
         means = table[f"{metric}_mean"]
         if means.isna().all():

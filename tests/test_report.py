@@ -23,6 +23,7 @@ def test_variant_table_counts_statuses_and_computes_stats(ablation):
     assert (row.cat_acc_ci_low, row.cat_acc_ci_high) == pytest.approx((0.7, 0.82))
     assert row.fid_domain_rel_mean == pytest.approx(4.0)  # 20 / 5
     assert row.fail_rate == 1.0  # both finished seeds below 0.9
+    assert (row.cat_acc_median, row.cat_acc_min) == pytest.approx((0.76, 0.7))
     row = table.loc[("upsample", "batch")]
     # seeds: 0.8 (below 0.9), 0.92 (not below), and one failed run: 2 of 3 seeds fail
     assert (row.n_finished, row.n_failed) == (2, 1)
@@ -62,6 +63,7 @@ def test_report_command_writes_tables_and_plots(ablation, tmp_path, capsys):
     assert "10 runs: 8 finished, 1 failed, 1 unfinished" in text
     assert "non-finite loss" in text  # the failed run is listed with its reason
     assert "**0.910 ± 0.085 [0.850, 0.970]**" in text  # best cat_acc: upsample / spectral
+    assert "| 0.910 / 0.850 " in text  # its median / min over seeds
     assert "\\textbf{" in (out / "variants.tex").read_text()
     assert "Too few pairs to test: generator (at most 4 pairs), d_norm (at most 4 pairs)." in text
     csv = pd.read_csv(out / "variants.csv")
