@@ -11,7 +11,7 @@ set -euo pipefail
 commit='bash reports/commit_run.sh'
 [ "${COMMIT:-1}" = 1 ] || commit=true
 declare -A folder=([noise_dim16]=noise_dim=16 [lambda_cat2]=lambda_cat=2 [upsample]=upsample
-                   [feature_matching]=feature_matching)
+                   [feature_matching]=feature_matching [consistency]=real_consistency=2)
 for threads in ${THREADS:-1}; do
   for name in ${CANDIDATES:-noise_dim16 lambda_cat2}; do
     OMP_NUM_THREADS=$threads infogan-bench sweep run "sweeps/digits_$name.yaml" ${COUNT:+--count "$COUNT"} \
