@@ -3,6 +3,7 @@
     infogan-bench bench --dataset mnist --data-dir ../shared/data --batch-size 64
     infogan-bench bench --dataset mnist --data-dir ../shared/data --time-to-acc 0.9
     infogan-bench bench --dataset mnist --data-dir ../shared/data --fast-paths
+    infogan-bench bench --dataset mnist --data-dir ../shared/data --recipe real_consistency=2
 
 The reference loop trains the same networks on the same losses the way the public PyTorch
 InfoGAN code does: images kept on the host and read per sample through a DataLoader (as
@@ -10,7 +11,9 @@ torchvision datasets do, uint8 -> float per image), each batch copied to the dev
 drawn on the host, fp32 eager, per-parameter Adam, and every loss read back with `.item()`
 each step. The two are timed alternately, several rounds each, so that machine noise falls
 on both alike; the median round counts. `--fast-paths` times, the same way, the suite's step
-with each candidate fast path that the trainer does not use (see reports/perf.md).
+with each candidate fast path that the trainer does not use (see reports/perf.md); `--recipe`
+times the default step against the step of a recipe (config fields set on top of the default):
+what a training option costs per step.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from infogan_bench import losses
-from infogan_bench.config import RunConfig
+from infogan_bench.config import RunConfig, from_dict
 from infogan_bench.data import Batches, Data, load_dataset
 from infogan_bench.evaluate import eval_scores, score_model
 from infogan_bench.latent import Latent, sample_latent
@@ -229,6 +232,35 @@ def fast_path_rates(
             for name, rate in rates.items()]  # fmt: skip
 
 
+def recipe_rates(
+    config: RunConfig,
+    data: Data,
+    device: torch.device,
+    steps: int,
+    rounds: int,
+    recipes: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Images/s and FLOPs per step of `config` ("default") and of each recipe set on top of it."""
+    configs = {"default": config} | {
+        " ".join(f"{k}={v}" for k, v in fields.items()): from_dict(config.to_dict() | fields)
+        for fields in recipes
+    }
+    suites = {name: _suite(c, data, device) for name, c in configs.items()}
+    rates = _alternating_rates(
+        {name: run for name, (_, run) in suites.items()}, config, device, steps, rounds
+    )
+    flops = {
+        name: step_flops(trainer, Batches(data, configs[name], trainer.rng))
+        for name, (trainer, _) in suites.items()
+    }
+    return [{"device": device_name(device), "batch_size": config.batch_size,
+             "steps_per_round": steps, "rounds": rounds, "recipe": name,
+             "images_per_s": round(rate, 1), "vs_default": round(rate / rates["default"], 3),
+             "step_gflop": round(flops[name] / 1e9, 3),
+             "gflop_vs_default": round(flops[name] / flops["default"], 3)}
+            for name, rate in rates.items()]  # fmt: skip
+
+
 def _alternating_rates(
     runs: dict[str, Callable[[], None]],
     config: RunConfig,
@@ -293,13 +325,17 @@ def run_bench(
     time_to_acc: float | None = None,
     eval_every: int = 100,
     max_steps: int = 5000,
+    recipes: list[dict[str, Any]] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The `bench` command: one result dict per batch size (the suite vs the naive loop, or
-    with fast_paths one per candidate path), or with time_to_acc one time-to-accuracy result."""
+    with fast_paths one per candidate path, or with recipes one per recipe and the default),
+    or with time_to_acc one time-to-accuracy result."""
     device = resolve_device(device_flag)
-    data = load_dataset(dataset, data_dir, device)
     base = RunConfig(dataset=dataset, data_dir=data_dir, device=device_flag, tracker="none",
                      progress=False)  # fmt: skip
+    for fields in recipes or []:  # a bad recipe stops before the data loads
+        from_dict(base.to_dict() | fields)
+    data = load_dataset(dataset, data_dir, device)
     if time_to_acc is not None:
         config = dataclasses.replace(base, batch_size=batch_sizes[0], steps=max_steps)
         yield time_to_accuracy(config, data, device, time_to_acc, eval_every)
@@ -308,6 +344,8 @@ def run_bench(
         config = dataclasses.replace(base, batch_size=batch_size)
         if fast_paths:
             yield from fast_path_rates(config, data, device, round_steps, rounds)
+        elif recipes:
+            yield from recipe_rates(config, data, device, round_steps, rounds, recipes)
         else:
             result = benchmark(config, data, device, round_steps, rounds, score_samples)
             yield dataclasses.asdict(result)

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import yaml
+
 from infogan_bench.config import (
     DATASET_DEFAULTS,
     RunConfig,
@@ -240,9 +242,18 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     for result in run_bench(
         args.dataset, args.data_dir, args.device, args.batch_size, args.round_steps, args.rounds,
         args.score_samples, args.fast_paths, args.time_to_acc, args.eval_every, args.max_steps,
+        [dict(pairs) for pairs in args.recipe or []],
     ):  # fmt: skip
         print(json.dumps(result), flush=True)
     return 0
+
+
+def _field_value(text: str) -> tuple[str, Any]:
+    """'real_consistency=2' -> ('real_consistency', 2): a config field and its YAML value."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE, got {text!r}")
+    return name.replace("-", "_"), yaml.safe_load(value)
 
 
 def _add_bench_parser(commands: argparse._SubParsersAction) -> None:
@@ -263,6 +274,11 @@ def _add_bench_parser(commands: argparse._SubParsersAction) -> None:
                         help="generated images for the scoring timing; 0 = skip (default: 10000)")  # fmt: skip
     parser.add_argument("--fast-paths", action="store_true",
                         help="instead: images/s of the suite's step with each candidate fast path")  # fmt: skip
+    parser.add_argument("--recipe", nargs="+", action="append", type=_field_value,
+                        metavar="FIELD=VALUE",
+                        help="instead: images/s and FLOPs per step of the default against the "
+                             "default with these config fields set (one flag per recipe, e.g. "
+                             "--recipe real_consistency=2 --recipe info_augment=1 augment_strength=2)")  # fmt: skip
     parser.add_argument("--time-to-acc", type=float, metavar="TARGET",
                         help="instead: train the default config until cat_acc >= TARGET")  # fmt: skip
     parser.add_argument("--eval-every", type=int, default=100,
