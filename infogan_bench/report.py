@@ -52,8 +52,13 @@ def joint_axes(frame: pd.DataFrame, axes: list[str]) -> tuple[pd.DataFrame, list
     frame = frame.copy()
     for group in groups:
         if len(group) > 1:
-            frame["+".join(group)] = frame[group].astype(str).agg("/".join, axis=1)
+            frame["+".join(group)] = frame[group].agg(_joint_level, axis=1)
     return frame, ["+".join(group) for group in groups]
+
+
+def _joint_level(values: Any) -> str:
+    """A joint axis's level from its fields' values, e.g. (2.0, 1.0) -> '2.0/1.0'."""
+    return "/".join(str(value) for value in values)
 
 
 def _move_together(frame: pd.DataFrame, a: str, b: str) -> bool:
@@ -108,7 +113,7 @@ def baseline_level(axis: str, levels: list[Any], dataset: str = RunConfig.datase
     defaults = RunConfig(dataset=dataset)
     parts = axis.split("+")
     default = (
-        "/".join(str(getattr(defaults, part)) for part in parts)
+        _joint_level(getattr(defaults, part) for part in parts)
         if len(parts) > 1
         else getattr(defaults, axis)
     )
