@@ -14,7 +14,7 @@
    paper-protocol runs that carry them (the confirmation's, seeds 5-9), then over every committed
    MNIST run (paper protocol and screening) that carries them: each score's mean over runs below
    and at or above 0.9, and its AUROC for telling them apart (1: every good run scores higher
-   than every failed one; 0.5: no better than chance).
+   than every failed one; 0.5: no better than chance), pooled and inside each recipe.
 """
 
 from __future__ import annotations
@@ -99,7 +99,14 @@ def label_free(roots: list[Path], which: str) -> str:
                  "mean (good)": table.loc[table["good"], k].mean(),
                  "AUROC (good vs failed)": roc_auc_score(table["good"], table[k])}
                 for k in LABEL_FREE]  # fmt: skip
-        lines.append(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3f"))
+        lines += [pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3f"), ""]
+    lines += ["AUROC inside each recipe with good and failed runs (a score that a recipe trains, "
+              "like q_aug_survival under real-image consistency, separates recipes too):", ""]  # fmt: skip
+    table["recipe"] = table["run"].str.removeprefix("runs/").str.split("/").str[0]
+    rows = [{"recipe": recipe, "good": int(runs["good"].sum()), "failed": int((~runs["good"]).sum()),
+             **{k: roc_auc_score(runs["good"], runs[k]) for k in LABEL_FREE}}
+            for recipe, runs in table.groupby("recipe") if runs["good"].nunique() == 2]  # fmt: skip
+    lines.append(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3f") if rows else "(none)")
     return "\n".join(lines)
 
 
