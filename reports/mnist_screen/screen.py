@@ -10,7 +10,10 @@
    images), the final cat_acc on the 10k test images, its diagnosis and its label-free scores
    (from eval_last.json for a run scored before they existed: `infogan-bench evaluate RUN
    --n-samples 0`).
-3. Do the label-free scores separate the failed runs from the good ones? Over the committed
+3. The confirmation at the paper protocol on fresh seeds 5-9 (reports/mnist_paper/runs/
+   default_fresh and consistency_fresh): both arms seed by seed, each arm's median, min and
+   failures, and the pick's paired cat_acc effect on the seeds both arms finished.
+4. Do the label-free scores separate the failed runs from the good ones? Over the committed
    paper-protocol runs that carry them (the confirmation's, seeds 5-9), then over every committed
    MNIST run (paper protocol and screening) that carries them: each score's mean over runs below
    and at or above 0.9, and its AUROC for telling them apart (1: every good run scores higher
@@ -25,12 +28,15 @@ from pathlib import Path
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from infogan_bench.report import run_table
 from infogan_bench.results import load_run_dirs
+from infogan_bench.stats import paired_effect
 
 ROOT = Path(__file__).resolve().parents[1]
 STEP = 2000
 FAIL_BELOW = 0.9
 LABEL_FREE = ["q_confidence", "q_marginal_entropy", "q_aug_survival"]
+CONFIRMATION = {"default": "default_fresh", "consistency 2": "consistency_fresh"}  # fresh seeds 5-9
 
 
 def at_step(runs_root: Path) -> pd.DataFrame:
@@ -84,6 +90,38 @@ def candidates() -> str:
     return "\n\n".join(parts)
 
 
+def confirmation() -> str:
+    """Both confirmation arms seed by seed (diagnosis of every run, not only those below 0.9),
+    each arm's median, min and failures, and the paired effect of the pick on the shared seeds."""
+    arms = {}
+    for arm, folder in CONFIRMATION.items():
+        runs = load_run_dirs([ROOT / "mnist_paper" / "runs" / folder])
+        frame = runs.frame[runs.frame["status"] == "finished"].set_index("run")
+        table = run_table(runs, FAIL_BELOW).set_index("run").loc[frame.index]
+        table["diagnosis"] = frame["cat_diagnosis"].fillna("")
+        arms[arm] = table.assign(arm=arm, seed=frame["seed"], score=frame["cat_acc"])
+    table = pd.concat(arms.values()).sort_values(["seed", "arm"])
+    columns = ["seed", "arm", "cat_acc", "nmi", "fid_domain", f"to {FAIL_BELOW:g}",
+               f"min to {FAIL_BELOW:g}", "diagnosis"]  # fmt: skip
+    summary = [{"arm": arm, "runs": len(t), "median": t["score"].median(), "min": t["score"].min(),
+                f"below {FAIL_BELOW}": int((t["score"] < FAIL_BELOW).sum()),
+                "at or above 0.95": int((t["score"] >= 0.95).sum())}
+               for arm, t in arms.items()]  # fmt: skip
+    default, pick = (arms[arm].set_index("seed") for arm in CONFIRMATION)
+    seeds = default.index.intersection(pick.index)
+    effect = paired_effect((pick.loc[seeds, "score"] - default.loc[seeds, "score"]).to_numpy())
+    return (
+        f"## Confirmation on fresh seeds (5,000 x 128): {' vs '.join(CONFIRMATION)}\n\n"
+        + table[columns].to_markdown(index=False)
+        + "\n\n"
+        + pd.DataFrame(summary).to_markdown(index=False, floatfmt=".3f")
+        + f"\n\nPaired cat_acc effect ({list(CONFIRMATION)[1]} − default) on seeds "
+        f"{', '.join(map(str, seeds))}: {effect.mean:+.3f} [95% CI {effect.ci_low:+.3f}, "
+        f"{effect.ci_high:+.3f}], sign-flip p = {effect.p_value:.3g} ({effect.n_pairs} pairs; "
+        f"the smallest possible p is {2 / 2**effect.n_pairs:.3g})."
+    )
+
+
 def label_free(roots: list[Path], which: str) -> str:
     tables = [
         at_step(root) for root in roots if root.is_dir() and not root.name.startswith("digits")
@@ -113,6 +151,6 @@ def label_free(roots: list[Path], which: str) -> str:
 if __name__ == "__main__":
     paper = [ROOT / "mnist_paper" / "runs"]
     screening = sorted((ROOT / "mnist_screen" / "runs").iterdir())
-    print(settled(), candidates(), sep="\n\n", end="\n\n")
+    print(settled(), candidates(), confirmation(), sep="\n\n", end="\n\n")
     print(label_free(paper, "paper protocol (5,000 x 128)"), end="\n\n")
     print(label_free(paper + screening, "paper protocol and screening"))
