@@ -10,13 +10,19 @@ import torch.nn.functional as F
 
 from infogan_bench.config import RunConfig
 from infogan_bench.errors import DatasetError
+from infogan_bench.image_folder import load_image_folder
 
 # Files torchvision expects under DATA_DIR, per dataset, for the offline error message.
 _EXPECTED_FILES = {
     "mnist": "MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte",
     "fashion-mnist": "FashionMNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte",
-    "cifar10": "cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta}",
+    "cifar10": "cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta} or cifar10/{train,test}/<class>/*.jpg",
 }
+# CIFAR-10's classes in its label order: the class folders of an image-folder copy
+CIFAR10_CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)  # fmt: skip
+CIFAR10_FOLDER = "cifar10"  # DATA_DIR/cifar10/{train,test}/<class>/*.png|jpg
 DIGITS_TEST_FRACTION = 0.25
 
 
@@ -29,6 +35,7 @@ class Data:
     test_images: torch.Tensor
     test_labels: torch.Tensor
     n_classes: int
+    class_names: tuple[str, ...] | None = None  # label i's name, where the dataset has names
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -39,6 +46,8 @@ def load_dataset(name: str, data_dir: str | Path, device: torch.device | str = "
     """Load a dataset by name ('digits', 'mnist', 'fashion-mnist', 'cifar10') onto device."""
     if name == "digits":
         splits = _load_digits()
+    elif name == "cifar10" and _has_image_folder(Path(data_dir)):
+        splits = _load_cifar10_folder(Path(data_dir))
     elif name in _EXPECTED_FILES:
         splits = tuple(_load_torchvision(name, Path(data_dir), train) for train in (True, False))
         splits = (*splits[0], *splits[1])
@@ -48,7 +57,20 @@ def load_dataset(name: str, data_dir: str | Path, device: torch.device | str = "
         )
     train_x, train_y, test_x, test_y = (t.to(device) for t in splits)
     n_classes = int(torch.cat([train_y, test_y]).max().item()) + 1
-    return Data(train_x, train_y, test_x, test_y, n_classes)
+    class_names = CIFAR10_CLASSES if name == "cifar10" else None
+    return Data(train_x, train_y, test_x, test_y, n_classes, class_names)
+
+
+def _has_image_folder(root: Path) -> bool:
+    """CIFAR-10 as an image-folder copy, used where torchvision's pickles are absent."""
+    pickles = root / "cifar-10-batches-py"
+    return not pickles.exists() and (root / CIFAR10_FOLDER).is_dir()
+
+
+def _load_cifar10_folder(root: Path) -> tuple[torch.Tensor, ...]:
+    """DATA_DIR/cifar10/{train,test}/<class>/ in CIFAR-10's label order, as float in [0, 1]."""
+    train_x, train_y, test_x, test_y = load_image_folder(root / CIFAR10_FOLDER, CIFAR10_CLASSES)
+    return train_x.float().div_(255.0), train_y, test_x.float().div_(255.0), test_y
 
 
 def _load_digits() -> tuple[torch.Tensor, ...]:

@@ -15,8 +15,11 @@ from infogan_bench.data import Data, load_dataset
 from infogan_bench.errors import ScoringError
 from infogan_bench.features import DomainClassifier, batched, load_or_train, real_reference
 from infogan_bench.inception import (
+    NO_CLASSIFIER,
+    POOL3,
+    PoolAndLogits,
     inception_extractor,
-    inception_features,
+    inception_outputs,
     real_inception_reference,
 )
 from infogan_bench.latent import Latent, sample_latent, scored_code, split_q
@@ -28,6 +31,7 @@ from infogan_bench.metrics.clustering import (
 )
 from infogan_bench.metrics.codes import cat_consistency, cont_r2, mi_lower_bound
 from infogan_bench.metrics.fid import frechet_distance, kernel_distance
+from infogan_bench.metrics.inception_score import inception_score
 from infogan_bench.metrics.posterior import marginal_entropy, mean_confidence, survival
 from infogan_bench.metrics.thickness import stroke_thickness
 from infogan_bench.models import Discriminator, Generator, eval_mode, non_finite_weight
@@ -283,16 +287,23 @@ def generated_scores(
 
 @torch.no_grad()
 def inception_scores(
-    generator: Generator, config: RunConfig, data: Data, extractor: torch.nn.Module, n_samples: int
+    generator: Generator, config: RunConfig, data: Data, extractor: PoolAndLogits, n_samples: int
 ) -> dict[str, Any]:
-    """Standard FID/KID: Inception-v3 pool3 features of n_samples fakes vs the test split."""
+    """Standard FID/KID: Inception-v3 pool3 features of n_samples fakes vs the test split; the
+    Inception Score from the same forward pass where the weights have the classifier layer."""
     _, fake = scoring_fakes(generator, config, n_samples, data.test_images.device, SCORE_SEED)
-    fake_features = inception_features(extractor, fake)
+    outputs = inception_outputs(extractor, fake)
+    fake_features = outputs[:, :POOL3]
     real_features, floor = real_inception_reference(config.dataset, data, extractor)
     kid_mean, kid_std = kernel_distance(real_features, fake_features, seed=SCORE_SEED)
-    return {
+    scores: dict[str, Any] = {
         "fid_inception": frechet_distance(real_features, fake_features),
         "kid_inception_mean": kid_mean,
         "kid_inception_std": kid_std,
         "fid_inception_floor": floor,
     }
+    if extractor.has_classifier():
+        scores["is_mean"], scores["is_std"] = inception_score(outputs[:, POOL3:], seed=SCORE_SEED)
+    else:
+        scores["is_absent"] = NO_CLASSIFIER
+    return scores

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from infogan_bench.cache import cache_dir
 from infogan_bench.data import Data
 from infogan_bench.metrics.fid import frechet_distance
 from infogan_bench.rundir import atomic_save
@@ -30,11 +30,6 @@ RECIPE = {
     "max_lr": 3e-3,
     "seed": 0,
 }
-
-
-def cache_dir() -> Path:
-    """INFOGAN_BENCH_CACHE, else ~/.cache/infogan_bench."""
-    return Path(os.environ.get("INFOGAN_BENCH_CACHE", Path.home() / ".cache" / "infogan_bench"))
 
 
 class DomainClassifier(nn.Module):

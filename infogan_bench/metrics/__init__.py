@@ -43,6 +43,10 @@ METRICS: dict[str, Metric] = {
     ),
     "kid_inception_mean": Metric("min", "KID on the Inception features"),
     "kid_inception_std": Metric("min", "std of Inception KID over its subsets", reported=False),
+    "is_mean": Metric(
+        "max", "Inception Score of the generated images, 10 splits (where the weights allow)"
+    ),
+    "is_std": Metric("min", "std of the Inception Score over its splits", reported=False),
     "cat_consistency": Metric(
         "max", "the domain classifier's class of G(z, c) vs c, matched", plotted=True
     ),
@@ -89,7 +93,7 @@ METRICS: dict[str, Metric] = {
 # the tracker failed to record, rather than measure the model with one number
 PROTOCOL_KEYS = ("n_test", "fid_n_fake", "fid_n_real", "fid_ref_split", "fid_domain_floor",
                  "domain_classifier_test_acc", "cat_diagnosis", "cat_confusion",
-                 "fid_inception_floor", "tracker_lost")  # fmt: skip
+                 "fid_inception_floor", "is_absent", "tracker_lost")  # fmt: skip
 
 REPORTED = [name for name, m in METRICS.items() if m.reported]
 PLOTTED = [name for name, m in METRICS.items() if m.plotted]
