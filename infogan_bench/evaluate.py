@@ -23,6 +23,7 @@ from infogan_bench.inception import (
     real_inception_reference,
 )
 from infogan_bench.latent import Latent, sample_latent, scored_code, split_q
+from infogan_bench.metrics.appearance import code_correlations
 from infogan_bench.metrics.artifacts import checkerboard_score
 from infogan_bench.metrics.clustering import (
     clustering_scores,
@@ -32,6 +33,7 @@ from infogan_bench.metrics.clustering import (
 from infogan_bench.metrics.codes import cat_consistency, cont_r2, mi_lower_bound
 from infogan_bench.metrics.fid import frechet_distance, kernel_distance
 from infogan_bench.metrics.inception_score import inception_score
+from infogan_bench.metrics.precision_recall import precision_recall
 from infogan_bench.metrics.posterior import marginal_entropy, mean_confidence, survival
 from infogan_bench.metrics.thickness import stroke_thickness
 from infogan_bench.models import Discriminator, Generator, eval_mode, non_finite_weight
@@ -277,6 +279,7 @@ def generated_scores(
             r2 = cont_r2(latent.cont.cpu().numpy(), mean.cpu().numpy())
             scores.update({f"cont_r2_{k}": v for k, v in enumerate(r2)})
             scores["cont_r2"] = sum(r2) / len(r2)
+            scores.update(code_correlations(latent.cont, fake))
             if fake.shape[1] == 1:  # does code 0 control stroke thickness? (Pearson r)
                 thickness = stroke_thickness(fake).cpu().numpy()
                 scores["cont0_thickness_corr"] = float(
@@ -289,8 +292,9 @@ def generated_scores(
 def inception_scores(
     generator: Generator, config: RunConfig, data: Data, extractor: PoolAndLogits, n_samples: int
 ) -> dict[str, Any]:
-    """Standard FID/KID: Inception-v3 pool3 features of n_samples fakes vs the test split; the
-    Inception Score from the same forward pass where the weights have the classifier layer."""
+    """Standard FID/KID and precision/recall: Inception-v3 pool3 features of n_samples fakes vs
+    the test split; the Inception Score from the same forward pass where the weights have the
+    classifier layer."""
     _, fake = scoring_fakes(generator, config, n_samples, data.test_images.device, SCORE_SEED)
     outputs = inception_outputs(extractor, fake)
     fake_features = outputs[:, :POOL3]
@@ -302,6 +306,7 @@ def inception_scores(
         "kid_inception_std": kid_std,
         "fid_inception_floor": floor,
     }
+    scores["precision"], scores["recall"] = precision_recall(real_features, fake_features)
     if extractor.has_classifier():
         scores["is_mean"], scores["is_std"] = inception_score(outputs[:, POOL3:], seed=SCORE_SEED)
     else:

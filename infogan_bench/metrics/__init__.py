@@ -43,6 +43,12 @@ METRICS: dict[str, Metric] = {
     ),
     "kid_inception_mean": Metric("min", "KID on the Inception features"),
     "kid_inception_std": Metric("min", "std of Inception KID over its subsets", reported=False),
+    "precision": Metric(
+        "max", "share of generated images inside the real images' 3-NN balls (Inception pool3)"
+    ),
+    "recall": Metric(
+        "max", "share of real test images inside the generated images' 3-NN balls: coverage"
+    ),
     "is_mean": Metric(
         "max", "Inception Score of the generated images, 10 splits (where the weights allow)"
     ),
@@ -54,6 +60,17 @@ METRICS: dict[str, Metric] = {
     "cont_r2": Metric("max", "R^2 of Q's recovery of the continuous codes"),
     "mi_cat_K": Metric("max", "mi_cat of categorical code K", reported=False),
     "cont_r2_K": Metric("max", "cont_r2 of continuous code K", reported=False),
+    "cont_brightness_corr_K": Metric(
+        "max", "Pearson r of continuous code K and mean brightness", reported=False
+    ),
+    "cont_saturation_corr_K": Metric(
+        "max", "Pearson r of continuous code K and mean saturation (RGB)", reported=False
+    ),
+    "cont_size_corr_K": Metric(
+        "max",
+        "Pearson r of continuous code K and object size (share off the border colour)",
+        reported=False,
+    ),
     "cont0_thickness_corr": Metric("max", "Pearson r of continuous code 0 and stroke thickness"),
     "checkerboard": Metric(
         "min", "Nyquist-band spectral energy of generated over real images", plotted=True
