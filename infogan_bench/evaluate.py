@@ -33,8 +33,8 @@ from infogan_bench.metrics.clustering import (
 from infogan_bench.metrics.codes import cat_consistency, cont_r2, mi_lower_bound
 from infogan_bench.metrics.fid import frechet_distance, kernel_distance
 from infogan_bench.metrics.inception_score import inception_score
-from infogan_bench.metrics.precision_recall import precision_recall
 from infogan_bench.metrics.posterior import marginal_entropy, mean_confidence, survival
+from infogan_bench.metrics.precision_recall import precision_recall
 from infogan_bench.metrics.thickness import stroke_thickness
 from infogan_bench.models import Discriminator, Generator, eval_mode, non_finite_weight
 from infogan_bench.rundir import RunDir, atomic_write_text
