@@ -86,11 +86,12 @@ def categorical_scores(
     config: RunConfig,
     n_classes: int,
     diagnose: bool = False,
+    class_names: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """cat_acc, purity, nmi, ari of Q's categories on (images, labels); {} without a scored code.
 
-    diagnose: also the failure diagnosis (which classes share a category, which are split),
-    the matched confusion matrix and the label-free scores.
+    diagnose: also the failure diagnosis (which classes share a category, which are split;
+    classes by class_names where given), the matched confusion matrix and the label-free scores.
     """
     code = scored_code(config, n_classes)
     if code is None:
@@ -99,7 +100,7 @@ def categorical_scores(
     true = labels.cpu().numpy()
     scores: dict[str, Any] = clustering_scores(true, clusters)
     if diagnose:
-        scores["cat_diagnosis"] = failure_diagnosis(true, clusters)
+        scores["cat_diagnosis"] = failure_diagnosis(true, clusters, class_names=class_names)
         scores["cat_confusion"] = matched_confusion(true, clusters, n_classes).tolist()
         scores.update(label_free_scores(discriminator, images, config, code))
     return scores
@@ -195,7 +196,13 @@ def score_model(
     """The full protocol: Q's categories on the test split, and (n_samples > 0) generated samples."""
     scores: dict[str, Any] = {
         **categorical_scores(
-            discriminator, data.test_images, data.test_labels, config, data.n_classes, diagnose=True
+            discriminator,
+            data.test_images,
+            data.test_labels,
+            config,
+            data.n_classes,
+            diagnose=True,
+            class_names=data.class_names,
         ),
         "n_test": len(data.test_images),
     }

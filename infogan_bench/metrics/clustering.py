@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score, confusion_matrix, normalized_mutual_info_score
@@ -51,20 +53,27 @@ def clustering_scores(labels: np.ndarray, clusters: np.ndarray) -> dict[str, flo
 MIX_SHARE = 0.2  # a class counts as part of a category (or a category of a class) from this share
 
 
-def failure_diagnosis(labels: np.ndarray, clusters: np.ndarray, share: float = MIX_SHARE) -> str:
+def failure_diagnosis(
+    labels: np.ndarray,
+    clusters: np.ndarray,
+    share: float = MIX_SHARE,
+    class_names: Sequence[str] | None = None,
+) -> str:
     """Which true classes share a category and which are split, from the contingency matrix.
 
     e.g. "4+9 merged in category 7; 1 split over categories 2, 5"; "" when every class
-    has one category of its own. Category numbers are Q's code values (rows of categories.png).
+    has one category of its own; with class_names, "cat+dog merged in category 3". Category
+    numbers are Q's code values (rows of categories.png).
     """
     labels, clusters = np.asarray(labels), np.asarray(clusters)
-    classes, categories = np.unique(labels), np.unique(clusters)
+    categories = np.unique(clusters)
+    classes = [class_names[c] if class_names else str(c) for c in np.unique(labels)]
     counts = contingency_matrix(labels, clusters)  # (n_classes, n_categories)
     of_class = counts / counts.sum(axis=1, keepdims=True)  # share of each class per category
     of_category = counts / counts.sum(axis=0, keepdims=True)
     notes = []
     for j, category in enumerate(categories):
-        members = [str(c) for c, s in zip(classes, of_category[:, j], strict=True) if s >= share]
+        members = [c for c, s in zip(classes, of_category[:, j], strict=True) if s >= share]
         if len(members) > 1:
             notes.append(f"{'+'.join(members)} merged in category {category}")
     for i, label in enumerate(classes):

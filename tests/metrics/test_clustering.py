@@ -55,6 +55,21 @@ def test_failure_diagnosis_names_merged_and_split_classes():
     assert failure_diagnosis(labels, clusters) == (
         "4+9 merged in category 7; 1 split over categories 2, 5"
     )
+    names = (
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    )
+    assert failure_diagnosis(labels, clusters, class_names=names) == (
+        "deer+truck merged in category 7; automobile split over categories 2, 5"
+    )
 
 
 def test_failure_diagnosis_is_empty_for_a_clean_permutation():
