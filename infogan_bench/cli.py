@@ -101,6 +101,128 @@ def _cmd_sweep_agent(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep_slurm(args: argparse.Namespace) -> int:
+    from infogan_bench.slurm import SlurmOptions, submit
+
+    options = SlurmOptions(
+        partition=args.partition,
+        time=args.time,
+        cpus_per_task=args.cpus_per_task,
+        gpus_per_task=args.gpus_per_task,
+        mem=args.mem,
+        account=args.account,
+        qos=args.qos,
+        max_parallel=args.max_parallel,
+        signal_seconds=args.signal_seconds,
+        max_requeues=args.max_requeues,
+        extra=args.sbatch,
+    )
+    runner_args = [f"--tracker={args.tracker}", f"--wandb-mode={args.wandb_mode}"]
+    runner_args += [f"--data-dir={args.data_dir}"] if args.data_dir else []
+    script, job_id = submit(args.yaml, args.out, options, runner_args, args.wandb, args.dry_run)
+    if job_id is None:
+        print(script, end="")
+    else:
+        print(f"submitted array job {job_id}; progress: infogan-bench sweep status {args.out}")
+    return 0
+
+
+def _cmd_sweep_task(args: argparse.Namespace) -> int:
+    from infogan_bench.slurm import run_task
+
+    outcome, code = run_task(
+        args.yaml, args.out, args.index, args.tracker, args.wandb_mode, args.data_dir
+    )
+    print(f"[{outcome.name}] {outcome.status}", flush=True)
+    return code
+
+
+def _cmd_sweep_status(args: argparse.Namespace) -> int:
+    from infogan_bench.slurm import sweep_status
+
+    states = sweep_status(args.out)
+    width = max(len(s.name) for s in states)
+    for state in states:
+        print(f"{state.name:<{width}}  {state.status:<11}  {state.detail}")
+    counts = {
+        s: sum(x.status == s for x in states) for s in dict.fromkeys(x.status for x in states)
+    }
+    print(f"{len(states)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    return 0
+
+
+def _add_runner_flags(parser: argparse.ArgumentParser) -> None:
+    """How each run of a sweep is tracked and where it reads data: sweep run, slurm and task."""
+    parser.add_argument(
+        "--tracker", choices=("wandb", "none"), default="wandb", help="default: wandb"
+    )
+    parser.add_argument(
+        "--wandb-mode",
+        choices=("offline", "online", "disabled"),
+        default="offline",
+        help="default: offline",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="dataset root for every run (default: the sweep's data_dir)",
+    )
+
+
+def _add_slurm_parsers(actions: argparse._SubParsersAction) -> None:
+    slurm = actions.add_parser(
+        "slurm", help="submit the sweep to SLURM as one job array (task i = run i of `sweep run`)"
+    )
+    slurm.add_argument("yaml", help="sweep YAML (W&B format)")
+    slurm.add_argument("--out", required=True, help="folder of the run dirs (shared by the nodes)")
+    _add_runner_flags(slurm)
+    slurm.add_argument("--partition", default=None, help="SLURM partition (default: the cluster's)")
+    slurm.add_argument("--time", default=None, help="time limit per task, e.g. 2:00:00")
+    slurm.add_argument(
+        "--cpus-per-task", type=int, default=1, help="CPUs (and threads) per run (default: 1)"
+    )
+    slurm.add_argument("--gpus-per-task", type=int, default=0, help="GPUs per run (default: 0)")
+    slurm.add_argument("--mem", default=None, help="memory per task, e.g. 8G")
+    slurm.add_argument("--account", default=None, help="SLURM account")
+    slurm.add_argument("--qos", default=None, help="SLURM quality of service")
+    slurm.add_argument(
+        "--max-parallel", type=int, default=None, metavar="K", help="at most K tasks at once (%%K)"
+    )
+    slurm.add_argument(
+        "--signal-seconds", type=int, default=120,
+        help="SIGTERM this many seconds before the time limit, to checkpoint and requeue (default: 120)",
+    )  # fmt: skip
+    slurm.add_argument(
+        "--max-requeues", type=int, default=20,
+        help="a task interrupted more often than this is not requeued again (default: 20)",
+    )  # fmt: skip
+    slurm.add_argument(
+        "--sbatch", action="append", default=[], metavar="LINE",
+        help="an extra #SBATCH option, e.g. --sbatch=--constraint=avx2 (repeatable)",
+    )  # fmt: skip
+    slurm.add_argument(
+        "--wandb", default=None, metavar="ENTITY/PROJECT/SWEEP_ID",
+        help="each task runs one W&B agent run of this sweep (`sweep create` it first)",
+    )  # fmt: skip
+    slurm.add_argument(
+        "--dry-run", action="store_true", help="print the sbatch script, submit nothing"
+    )
+    slurm.set_defaults(handler=_cmd_sweep_slurm)
+    task = actions.add_parser("task", help="train run --index of the sweep (a SLURM array task)")
+    task.add_argument("yaml", help="sweep YAML (W&B format)")
+    task.add_argument("--out", required=True, help="folder of the run dirs")
+    task.add_argument(
+        "--index", type=int, required=True, help="the run's index in the sweep's order"
+    )
+    _add_runner_flags(task)
+    task.set_defaults(handler=_cmd_sweep_task)
+    status = actions.add_parser(
+        "status", help="each run of a sweep folder: finished / running / pending / failed (why)"
+    )
+    status.add_argument("out", help="the --out folder of `sweep run` or `sweep slurm`")
+    status.set_defaults(handler=_cmd_sweep_status)
+
+
 def _add_sweep_parser(commands: argparse._SubParsersAction) -> None:
     sweep = commands.add_parser("sweep", help="run a sweep YAML here, or on W&B with agents")
     actions = sweep.add_subparsers(dest="sweep_command", required=True)
@@ -108,20 +230,9 @@ def _add_sweep_parser(commands: argparse._SubParsersAction) -> None:
     run.add_argument("yaml", help="sweep YAML (W&B format), e.g. sweeps/digits_quick.yaml")
     run.add_argument("--out", required=True, help="folder of the run dirs")
     run.add_argument("--workers", type=int, default=1, help="runs at once (default: 1)")
-    run.add_argument("--tracker", choices=("wandb", "none"), default="wandb", help="default: wandb")
-    run.add_argument(
-        "--wandb-mode",
-        choices=("offline", "online", "disabled"),
-        default="offline",
-        help="default: offline",
-    )
+    _add_runner_flags(run)
     run.add_argument(
         "--draw-seed", type=int, default=0, help="seed of a random sweep's draws (default: 0)"
-    )
-    run.add_argument(
-        "--data-dir",
-        default=None,
-        help="dataset root for every run (default: the sweep's data_dir)",
     )
     run.add_argument(
         "--on-finish",
@@ -153,6 +264,7 @@ def _add_sweep_parser(commands: argparse._SubParsersAction) -> None:
     agent.add_argument("--project", default=None, help="W&B project")
     agent.add_argument("--entity", default=None, help="W&B entity")
     agent.set_defaults(handler=_cmd_sweep_agent)
+    _add_slurm_parsers(actions)
 
 
 def _field(name: str) -> dataclasses.Field:

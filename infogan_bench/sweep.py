@@ -168,7 +168,7 @@ def _die_with_parent() -> None:
         pass  # not Linux: the run dir's lock still refuses a second writer
 
 
-class _Children:
+class Children:
     """The runner's train processes, each in its own process group, stopped with the runner."""
 
     def __init__(self) -> None:
@@ -218,6 +218,20 @@ def run_sweep(
     (e.g. a `git add "$RUN_DIR" && git commit` that keeps a long campaign in git run by run).
     SIGTERM/SIGINT/SIGHUP stop the sweep: each running child checkpoints its step and exits.
     """
+    if count is not None and count < 1:
+        raise SweepError(f"--count {count}: pass a number of runs of at least 1")
+    jobs = prepare_jobs(path, out, seed)[:count]
+    children, progress = Children(), _Progress(len(jobs))
+    job = JobRunner(Path(out), children, run_env(workers), tracker, wandb_mode, data_dir, on_finish)
+    with on_stop_signals(children.stop), ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda j: progress.done(job.run(*j)), jobs))
+
+
+def prepare_jobs(
+    path: str | Path, out: str | Path, seed: int = 0, record: bool = True
+) -> list[tuple[str, dict[str, Any]]]:
+    """The sweep's (run dir name, parameters) in its order, after checking that out holds this
+    sweep or nothing; record: out/sweep.yaml records it (every runner of out shares it)."""
     sweep = load_sweep(path)
     configs = expand(sweep, seed=seed)
     swept = sorted(k for k, spec in sweep["parameters"].items() if len(spec.get("values", [])) > 1)
@@ -225,52 +239,61 @@ def run_sweep(
     if out.exists() and not out.is_dir():
         raise SweepError(f"--out {out} is a file; pass a folder")
     _check_same_sweep(out, sweep)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep, sort_keys=False))  # lanes share it
-    if count is not None and count < 1:
-        raise SweepError(f"--count {count}: pass a number of runs of at least 1")
-    jobs = [(run_name(i, params, swept), params) for i, params in enumerate(configs)][:count]
-    children, progress = _Children(), _Progress(len(jobs))
-    env = _run_env(workers)
+    if record:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep, sort_keys=False))
+    return [(run_name(i, params, swept), params) for i, params in enumerate(configs)]
 
-    def run_one(job: tuple[str, dict[str, Any]]) -> Outcome:
-        name, params = job
-        run = RunDir(out / name)
+
+@dataclass
+class JobRunner:
+    """Trains one run of a sweep into out/NAME as a child process, unless finished or held."""
+
+    out: Path
+    children: Children
+    env: dict[str, str]
+    tracker: str
+    wandb_mode: str
+    data_dir: str | None
+    on_finish: str | None
+
+    def run(self, name: str, params: dict[str, Any]) -> Outcome:
+        run = RunDir(self.out / name)
         if run.read_summary().get("status") == "finished":
-            return progress.done(Outcome(name, "skipped"))
-        if children.stopping is not None:  # the sweep was stopped: start nothing new
-            return progress.done(Outcome(name, "not started"))
+            return Outcome(name, "skipped")
+        if self.children.stopping is not None:  # the sweep was stopped: start nothing new
+            return Outcome(name, "not started")
         holder = run.holder()
         if holder is not None:  # another runner trains it now: leave it (and its log) to that one
             print(f"[{name}] in use by another process (pid {holder}); left to it", flush=True)
-            return progress.done(Outcome(name, "busy"))
+            return Outcome(name, "busy")
         args = [f"--{k}={v}" for k, v in params.items()]
-        args += [f"--run-dir={run.path}", f"--resume={run.holds_run()}", f"--tracker={tracker}"]
-        args += [f"--wandb-mode={wandb_mode}", "--progress=false"]
-        args += [f"--data-dir={data_dir}"] if data_dir else []
+        args += [
+            f"--run-dir={run.path}",
+            f"--resume={run.holds_run()}",
+            f"--tracker={self.tracker}",
+        ]
+        args += [f"--wandb-mode={self.wandb_mode}", "--progress=false"]
+        args += [f"--data-dir={self.data_dir}"] if self.data_dir else []
         run.path.mkdir(parents=True, exist_ok=True)
         with open(run.path / "train.log", "a") as log:
-            code = children.run(
-                [sys.executable, "-m", "infogan_bench.cli", "train", *args], log, env
+            code = self.children.run(
+                [sys.executable, "-m", "infogan_bench.cli", "train", *args], log, self.env
             )
         status = run.read_summary().get("status")  # 'running' after exit: killed or refused
         status = status if status in ("finished", "failed", "interrupted") else "unfinished"
         if code:
             print(f"[{name}] train exited {code}; see {run.path / 'train.log'}", flush=True)
-        outcome = progress.done(Outcome(name, status))
-        if status == "finished" and on_finish:
+        if status == "finished" and self.on_finish:
             hook = subprocess.run(
-                on_finish, shell=True, env={**os.environ, "RUN_DIR": str(run.path)}
+                self.on_finish, shell=True, env={**os.environ, "RUN_DIR": str(run.path)}
             )
             if hook.returncode != 0:
                 print(f"[{name}] --on-finish exited {hook.returncode}", file=sys.stderr, flush=True)
-        return outcome
-
-    with on_stop_signals(children.stop), ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(run_one, jobs))
+        return Outcome(name, status)
 
 
-def _run_env(workers: int) -> dict[str, str]:
+def run_env(workers: int) -> dict[str, str]:
     """Every run's environment: OMP_NUM_THREADS (the caller's, or the cores shared among the
     workers), and this runner's own code first on the path (`python -m` would put the working
     directory first, and with it any checkout there)."""
