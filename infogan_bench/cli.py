@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -25,6 +25,7 @@ from infogan_bench.config import (
     load_yaml,
 )
 from infogan_bench.errors import InfoganBenchError, NonFiniteLossError
+from infogan_bench.headline import headline
 
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
@@ -284,8 +285,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from infogan_bench.sweep import agent_run_dir
     from infogan_bench.train import train
 
-    summary = train(agent_run_dir(config_from_args(args)))
-    print(json.dumps(summary, indent=2, sort_keys=True))
+    config = agent_run_dir(config_from_args(args))
+    summary = train(config)
+    print(
+        json.dumps(summary, indent=2, sort_keys=True)
+        if args.json
+        else headline(summary, config.run_dir)
+    )
     return 0
 
 
@@ -300,7 +306,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         features=args.features,
         inception_weights=args.inception_weights,
     )
-    print(json.dumps(scores, indent=2, sort_keys=True))
+    if args.json:
+        print(json.dumps(scores, indent=2, sort_keys=True))
+    else:
+        print(headline(scores, args.run_dir, f"eval_{args.checkpoint}.json"))
     return 0
 
 
@@ -400,8 +409,15 @@ def _add_bench_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_cmd_bench)
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """A bad flag or value is one line naming it (`--help` shows the usage), as other errors are."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="infogan-bench", description="Train, score and compare InfoGAN variants."
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -411,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", metavar="YAML", help="YAML file of config values; flags override it"
     )
     _add_config_flags(train)
+    train.add_argument("--json", action="store_true", help="print the whole summary as JSON")
     train.set_defaults(handler=_cmd_train)
 
     evaluate = commands.add_parser(
@@ -442,6 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="Inception-v3 weights: torch-fidelity .pth or TorchScript .pt (default: the [inception] extra's file, else torchmetrics' download)",
     )
+    evaluate.add_argument("--json", action="store_true", help="print every score as JSON")
     evaluate.set_defaults(handler=_cmd_evaluate)
 
     baseline = commands.add_parser("baseline", help="k-means on raw pixels: the cat_acc to beat")

@@ -118,7 +118,9 @@ def test_bad_tree_stops_with_one_line_naming_the_file(tmp_path, damage, message)
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "cifar10").exists(), reason="needs ../shared/data/cifar10")
-def test_shared_cifar10_jpeg_copy_has_its_documented_statistics(tmp_path):
+def test_shared_cifar10_jpeg_copy_has_its_documented_statistics(monkeypatch):
+    # the user's cache, as a user's first load fills it: decoded once (~20 s), then seconds
+    monkeypatch.delenv("INFOGAN_BENCH_CACHE", raising=False)
     data = load_dataset("cifar10", SHARED_DATA)
     assert data.train_images.shape == (50000, 3, 32, 32) and data.test_images.shape == (
         10000,
