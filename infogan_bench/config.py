@@ -109,7 +109,7 @@ class RunConfig:
         default="with-d",
         metadata=_doc(
             "where Q's head is optimised: in D's step (paper), in G's step, or in a separate"
-            " info step over G, trunk and Q on L_I alone (README: update rules)"
+            " info step over G, trunk and Q on L_I alone (docs/runs.md: training options)"
         ),
     )
     lr_q: float = field(

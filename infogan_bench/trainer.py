@@ -307,7 +307,7 @@ def set_threads(config: RunConfig) -> int:
         print(
             f"infogan-bench: warning: load {load:.1f} on {cpus} CPUs: this run's {threads} "
             f"threads will share busy cores and every run on them slows; give each of N runs "
-            f"--threads {cpus}/N (README: several trainings on one machine)",
+            f"--threads {cpus}/N (docs/runs.md: several trainings on one machine)",
             file=sys.stderr,
         )
     return threads
