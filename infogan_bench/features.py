@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def load_or_train(
         state = torch.load(path, map_location=data.train_images.device, weights_only=True)
         model.load_state_dict(state["model"])
         return model.eval().to(memory_format=torch.channels_last), float(state["test_acc"])
-    _train(model, data, progress)
+    _train(model, data, progress, path)
     model.to(memory_format=torch.channels_last)
     predictions = model.head(model.features(data.test_images)).argmax(1)
     test_acc = float((predictions == data.test_labels).float().mean())
@@ -124,7 +125,11 @@ def _cache_path(dataset: str) -> Path:
     return cache_dir() / "domain" / f"{dataset}-{key}.pt"
 
 
-def _train(model: DomainClassifier, data: Data, progress: bool) -> None:
+PLAIN_PROGRESS_EVERY = 200  # steps between the classifier's progress lines off a terminal
+
+
+def _train(model: DomainClassifier, data: Data, progress: bool, path: Path) -> None:
+    """RECIPE's training; with progress, a bar on a terminal and plain lines off one (a log)."""
     gen = torch.Generator().manual_seed(RECIPE["seed"])
     torch.manual_seed(RECIPE["seed"])
     model.load_state_dict(DomainClassifier(data.image_shape, data.n_classes).state_dict())
@@ -135,11 +140,18 @@ def _train(model: DomainClassifier, data: Data, progress: bool) -> None:
     model.train()
     n = len(data.train_images)
     bar_off = None if progress else True  # None: a bar on a terminal only (tqdm)
-    for _ in tqdm(range(RECIPE["steps"]), desc="domain classifier", disable=bar_off):
+    plain = progress and not sys.stderr.isatty()
+    if plain:
+        print(f"training the domain classifier once ({RECIPE['steps']} steps; its features score"
+              f" FID/KID; cached at {path})", file=sys.stderr, flush=True)  # fmt: skip
+    for step in tqdm(range(1, RECIPE["steps"] + 1), desc="domain classifier", disable=bar_off):
         idx = torch.randint(n, (RECIPE["batch_size"],), generator=gen).to(data.train_images.device)
         loss = F.cross_entropy(model.classify(data.train_images[idx]), data.train_labels[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         schedule.step()
+        if plain and step % PLAIN_PROGRESS_EVERY == 0:
+            print(f"domain classifier: step {step}/{RECIPE['steps']}  loss {loss.item():.3f}",
+                  file=sys.stderr, flush=True)  # fmt: skip
     model.eval()

@@ -146,3 +146,14 @@ def test_real_reference_is_computed_once_and_cached_beside_the_classifier(
     assert floor == frechet_distance(train_features, test_features) and floor > 0
     cached, cached_floor = real_reference("digits", data, classifier)
     assert torch.equal(cached, features) and cached_floor == floor
+
+
+def test_domain_classifier_training_prints_plain_progress_lines_off_a_terminal(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("INFOGAN_BENCH_CACHE", str(tmp_path))
+    monkeypatch.setitem(RECIPE, "steps", 400)
+    load_or_train("digits", load_dataset("digits", "unused"), progress=True)
+    lines = capsys.readouterr().err.splitlines()  # captured: not a terminal, as a log file
+    assert lines[0].startswith("training the domain classifier once (400 steps;")
+    assert [line.split()[3] for line in lines[1:]] == ["200/400", "400/400"]
