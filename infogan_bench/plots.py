@@ -14,10 +14,17 @@ import pandas as pd  # noqa: E402
 
 from infogan_bench.metrics import CURVES, PLOTTED  # noqa: E402
 
+LOG_SPAN = 10  # a curve panel whose values span more than this factor gets a log axis
 
-def variant_label(row: pd.Series | dict[str, Any], axes: list[str]) -> str:
-    """A variant's label in tables and plots: its axis values, e.g. 'upsample / spectral'."""
-    return " / ".join(str(row[a]) for a in axes) or "all runs"
+
+def variant_label(
+    row: pd.Series | dict[str, Any], axes: list[str], defaults: dict[str, str]
+) -> str:
+    """A variant's label in plots: what differs from the default recipe, e.g.
+    'real_consistency=2.0' or 'generator=upsample, d_norm=spectral'; 'default' for none.
+    defaults: each axis's default level, as text."""
+    changed = [f"{a}={row[a]}" for a in axes if str(row[a]) != defaults[a]]
+    return ", ".join(changed) or "default"
 
 
 def plot_metrics(table: pd.DataFrame, axes: list[str], path: Path) -> None:
@@ -50,6 +57,9 @@ def plot_curves(curves: pd.DataFrame, variant_of: dict[str, str], path: Path) ->
             for _, run in group.groupby("run"):
                 ax.plot(run["step"], run[metric], color=line.get_color(), alpha=0.3, linewidth=0.8)
         ax.set_xlabel("step")
+        values = curves[metric].dropna()
+        if (values > 0).all() and values.max() > LOG_SPAN * values.min():
+            ax.set_yscale("log")  # e.g. FID from ~450 at the first eval to ~20
         ax.set_title(f"{metric} (mean over seeds; thin: each run)")
         ax.grid(alpha=0.3)
     panels[0][0].legend(fontsize=7)
@@ -58,9 +68,11 @@ def plot_curves(curves: pd.DataFrame, variant_of: dict[str, str], path: Path) ->
     plt.close(fig)
 
 
-def plot_confusion(confusion: list[list[int]], path: Path, title: str) -> None:
+def plot_confusion(
+    confusion: list[list[int]], path: Path, title: str, class_names: tuple[str, ...] | None = None
+) -> None:
     """A matched confusion matrix as a heatmap: rows true label, columns the label Q's category
-    was matched to; each cell shows its share of the row's images."""
+    was matched to; each cell shows its share of the row's images. Classes by name if given."""
     counts = np.asarray(confusion, dtype=float)
     shares = counts / counts.sum(axis=1, keepdims=True).clip(min=1)
     n = len(counts)
@@ -70,8 +82,9 @@ def plot_confusion(confusion: list[list[int]], path: Path, title: str) -> None:
         if share >= 0.05:
             ax.text(col, row, f"{100 * share:.0f}", ha="center", va="center", fontsize=6,
                     color="white" if share > 0.5 else "black")  # fmt: skip
-    ax.set_xticks(range(n), [str(k) for k in range(n)], fontsize=7)
-    ax.set_yticks(range(n), [str(k) for k in range(n)], fontsize=7)
+    names = list(class_names) if class_names else [str(k) for k in range(n)]
+    ax.set_xticks(range(n), names, fontsize=7, rotation=90 if class_names else 0)
+    ax.set_yticks(range(n), names, fontsize=7)
     ax.set_xlabel("matched category", fontsize=7)
     ax.set_ylabel("true label", fontsize=7)
     ax.set_title(title, fontsize=8)

@@ -107,16 +107,26 @@ def variant_table(frame: pd.DataFrame, axes: list[str], fail_below: float = 0.9)
     return pd.DataFrame(rows)
 
 
-def baseline_level(axis: str, levels: list[Any], dataset: str = RunConfig.dataset) -> Any:
-    """The level effects are measured against: the dataset's default when present, else the
-    first. A joint axis `a+b` (see joint_axes) has the defaults of its fields as its default."""
+def axis_default(axis: str, dataset: str = RunConfig.dataset) -> Any:
+    """The default level of an axis for the dataset; a joint axis `a+b` (see joint_axes) has
+    the defaults of its fields."""
     defaults = RunConfig(dataset=dataset)
     parts = axis.split("+")
-    default = (
-        _joint_level(getattr(defaults, part) for part in parts)
-        if len(parts) > 1
-        else getattr(defaults, axis)
-    )
+    if len(parts) > 1:
+        return _joint_level(getattr(defaults, part) for part in parts)
+    return getattr(defaults, axis)
+
+
+def runs_dataset(frame: pd.DataFrame) -> str:
+    """The runs' one dataset, whose defaults are the baselines; RunConfig's when they mix."""
+    datasets = frame["dataset"].unique() if "dataset" in frame else []
+    return datasets[0] if len(datasets) == 1 else RunConfig.dataset
+
+
+def baseline_level(axis: str, levels: list[Any], dataset: str = RunConfig.dataset) -> Any:
+    """The level effects are measured against: the dataset's default when present, else the
+    first."""
+    default = axis_default(axis, dataset)
     return default if default in levels else sorted(levels, key=str)[0]
 
 
@@ -129,8 +139,7 @@ def marginal_effects(frame: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
     n_pairs, mean difference, its bootstrap 95% CI and the sign-flip permutation p-value.
     """
     done = frame[frame.status == "finished"]
-    datasets = done.dataset.unique()  # baselines are the defaults of the runs' one dataset
-    dataset = datasets[0] if len(datasets) == 1 else RunConfig.dataset
+    dataset = runs_dataset(done)  # baselines are the defaults of the runs' one dataset
     rows = []
     for axis in axes:
         levels = list(done[axis].dropna().unique())
@@ -356,7 +365,8 @@ def write_report(runs: Runs, out: Path, title: str, fail_below: float = 0.9) -> 
         lines += [to_markdown(per_run.fillna("").astype(str)), ""]
     plot_metrics(table, axes, out / "metrics.png")
     lines += ["## Plots", "", "![metrics per variant](metrics.png)", ""]
-    variant_of = {r["run"]: variant_label(r, axes) for _, r in frame.iterrows()}
+    defaults = {axis: str(axis_default(axis, runs_dataset(frame))) for axis in axes}
+    variant_of = {r["run"]: variant_label(r, axes, defaults) for _, r in frame.iterrows()}
     if len(runs.curves):
         plot_curves(runs.curves, variant_of, out / "curves.png")
         lines += ["![eval curves](curves.png)", ""]
@@ -367,7 +377,8 @@ def write_report(runs: Runs, out: Path, title: str, fail_below: float = 0.9) -> 
         plot_sample_grids(dict(sorted(grids.items())), out / "samples.png")
         lines += ["![categories per variant (first seed)](samples.png)", ""]
     failed = set(frame.loc[frame["cat_acc"].lt(fail_below), "run"]) if "cat_acc" in frame else set()
-    confusions = {run: path for run, path in sorted(runs.confusions.items()) if run in failed}
+    confusions = {f"{variant_of[run]}: {run}": path for run, path in sorted(runs.confusions.items())
+                  if run in failed}  # fmt: skip
     if confusions:
         plot_sample_grids(confusions, out / "confusions.png", columns=5)
         lines += [f"![confusion matrices of the runs below {fail_below:g}](confusions.png)", ""]

@@ -264,8 +264,10 @@ def _final_summary(
     )
     summary.update(final_scores)
     if "cat_confusion" in final_scores:
-        title = f"seed {config.seed}: cat_acc {final_scores['cat_acc']:.3f}"
-        plot_confusion(final_scores["cat_confusion"], run.samples / "confusion.png", title)
+        title = f"{config.variant}, seed {config.seed}: cat_acc {final_scores['cat_acc']:.3f}"
+        plot_confusion(
+            final_scores["cat_confusion"], run.samples / "confusion.png", title, data.class_names
+        )
         tracker.log_confusion(final_scores["cat_confusion"], step)
     if run.checkpoint_path("best").exists():
         best = Trainer.create(config, data.image_shape, data.n_classes, device)
