@@ -24,7 +24,7 @@ from infogan_bench.config import (
     from_dict,
     load_yaml,
 )
-from infogan_bench.errors import InfoganBenchError, NonFiniteLossError
+from infogan_bench.errors import InfoganBenchError, NonFiniteLossError, describe
 from infogan_bench.headline import headline
 
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
@@ -490,9 +490,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:
         if os.environ.get("INFOGAN_BENCH_DEBUG"):
             raise
-        first = str(err).splitlines()[0] if str(err) else ""
         print(
-            f"infogan-bench: unexpected {type(err).__name__}: {first} (results so far are kept; "
+            f"infogan-bench: unexpected {describe(err)} (results so far are kept; "
             "set INFOGAN_BENCH_DEBUG=1 for the traceback)",
             file=sys.stderr,
         )

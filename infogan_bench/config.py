@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import yaml
 
-from infogan_bench.errors import ConfigError
+from infogan_bench.errors import ConfigError, first_line
 
 Dataset = Literal["digits", "mnist", "fashion-mnist", "cifar10"]
 GeneratorKind = Literal["transpose", "upsample"]
@@ -411,9 +411,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     except (IsADirectoryError, UnicodeDecodeError) as err:
         raise ConfigError(f"config file {path}: not a YAML file ({type(err).__name__})") from None
     except yaml.YAMLError as err:
-        raise ConfigError(
-            f"config file {path} is not valid YAML: {str(err).splitlines()[0]}"
-        ) from None
+        raise ConfigError(f"config file {path} is not valid YAML: {first_line(err)}") from None
     if values is None:
         return {}
     if not isinstance(values, dict):

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from infogan_bench.config import RunConfig
-from infogan_bench.errors import DatasetError
+from infogan_bench.errors import DatasetError, first_line
 from infogan_bench.image_folder import load_image_folder
 
 # Files torchvision expects under DATA_DIR, per dataset, for the offline error message.
@@ -96,9 +96,8 @@ def _load_torchvision(name: str, root: Path, train: bool) -> tuple[torch.Tensor,
         dataset = cls(root=str(root), train=train, download=False)
     except (RuntimeError, ValueError, OSError, IndexError) as err:
         if "not found" not in str(err):  # the files are there but cannot be parsed
-            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise DatasetError(
-                f"{name} files in {root} cannot be read ({reason}); they look corrupt: replace "
+                f"{name} files in {root} cannot be read ({first_line(err)}); they look corrupt: replace "
                 f"{root}/{_EXPECTED_FILES[name]} with good copies"
             ) from None
         try:

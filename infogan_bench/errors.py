@@ -85,3 +85,21 @@ class Interrupted(InfoganBenchError):
         self.exit_code = 128 + signum
         name = signal.Signals(signum).name
         super().__init__(f"{name} at step {step}: checkpoint written; continue with --resume true")
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an error's message, or its type's name when it has none."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def describe(err: BaseException) -> str:
+    """'Type: first line of the message', or 'Type' when it has none."""
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0]}" if text else type(err).__name__
+
+
+def clock(seconds: float) -> str:
+    """A duration as h:mm:ss, for progress lines."""
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"

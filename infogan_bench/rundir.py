@@ -18,7 +18,7 @@ from typing import IO, Any
 import torch
 
 from infogan_bench.config import ConfigError, RunConfig, from_dict, load_yaml, save_yaml
-from infogan_bench.errors import CheckpointError, DiskFullError, RunDirBusyError
+from infogan_bench.errors import CheckpointError, DiskFullError, RunDirBusyError, first_line
 
 CHECKPOINT_FORMAT = 1
 MODEL_KEYS = ("format", "config", "step", "generator", "discriminator")  # a weights-only file
@@ -159,9 +159,8 @@ class RunDir:
         try:
             state = torch.load(path, map_location=device, weights_only=True)
         except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as err:
-            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise CheckpointError(
-                f"checkpoint {path} is corrupt ({reason}); delete it and retrain"
+                f"checkpoint {path} is corrupt ({first_line(err)}); delete it and retrain"
             ) from None
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
             raise CheckpointError(

@@ -32,7 +32,7 @@ from typing import IO, Any
 import yaml
 
 from infogan_bench.config import ConfigError, RunConfig, from_dict, names_with_role
-from infogan_bench.errors import SweepError
+from infogan_bench.errors import SweepError, clock, first_line
 from infogan_bench.rundir import RunDir, atomic_write_text
 from infogan_bench.signals import on_stop_signals
 
@@ -57,7 +57,7 @@ def load_sweep(path: str | Path) -> dict[str, Any]:
     try:
         sweep = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as err:
-        raise SweepError(f"cannot read sweep {path}: {str(err).splitlines()[0]}") from None
+        raise SweepError(f"cannot read sweep {path}: {first_line(err)}") from None
     if not isinstance(sweep, dict):
         raise SweepError(f"{path}: a sweep is a mapping with method, metric and parameters")
     unknown = sorted(set(sweep) - SWEEP_KEYS)
@@ -318,15 +318,10 @@ class _Progress:
             self.trained += outcome.status not in ("skipped", "not started", "busy")
             elapsed = time.monotonic() - self.start
             left = self.total - self.count
-            eta = _clock(elapsed / self.trained * left) if self.trained and left else "-"
+            eta = clock(elapsed / self.trained * left) if self.trained and left else "-"
             print(f"[{self.count}/{self.total}] {outcome.name} {outcome.status} "
-                  f"(elapsed {_clock(elapsed)}, ETA {eta})", flush=True)  # fmt: skip
+                  f"(elapsed {clock(elapsed)}, ETA {eta})", flush=True)  # fmt: skip
         return outcome
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
 
 
 def create_sweep(path: str | Path, project: str | None, entity: str | None) -> str:

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import torch
 
 from infogan_bench.config import RunConfig
+from infogan_bench.errors import describe
 from infogan_bench.metrics import WANDB_SUMMARIES
 from infogan_bench.rundir import atomic_save, weights_only
 
@@ -154,10 +155,9 @@ class WandbTracker:
             call()
         except Exception as err:
             self.lost = f"W&B log from step {self.step}"
-            first = str(err).splitlines()[0] if str(err) else ""
             print(
                 f"infogan-bench: warning: W&B stopped working at step {self.step} "
-                f"({type(err).__name__}: {first}); training goes on and the run dir keeps "
+                f"({describe(err)}); training goes on and the run dir keeps "
                 f"everything, but the {self.lost} on is lost",
                 file=sys.stderr,
             )
@@ -280,9 +280,8 @@ def write_back_scores(
         run.summary.update({f"{prefix}/{k}": v for k, v in scores.items()})
         run.finish()
     except Exception as err:
-        first = str(err).splitlines()[0] if str(err) else ""
         print(
-            f"infogan-bench: warning: W&B failed ({type(err).__name__}: {first}); the scores are "
+            f"infogan-bench: warning: W&B failed ({describe(err)}); the scores are "
             f"in {run_dir}, not in the W&B run's summary",
             file=sys.stderr,
         )

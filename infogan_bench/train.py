@@ -37,6 +37,8 @@ from infogan_bench.errors import (
     DiskFullError,
     Interrupted,
     NonFiniteLossError,
+    clock,
+    first_line,
 )
 from infogan_bench.evaluate import eval_scores, score_model
 from infogan_bench.features import load_or_train, real_reference
@@ -91,7 +93,7 @@ def _train_locked(config: RunConfig, run: RunDir, tracker: Tracker | None) -> di
         except BaseException as err:
             numbered = isinstance(err, NonFiniteLossError)
             failed_step = err.step if numbered else _last_logged_step(run)
-            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            reason = first_line(err)
             if isinstance(err, DiskFullError):
                 reason = err.reason
             summary = {"status": "failed", "step": failed_step, "reason": reason}
@@ -288,8 +290,7 @@ def _progress_line(record: dict[str, Any], config: RunConfig) -> str:
     losses = "  ".join(f"{k} {record[k]:.3f}" for k in HEARTBEAT_KEYS)
     speed = record["images_per_s"]
     eta_s = round((config.steps - step) * config.batch_size / speed) if speed > 0 else 0
-    eta = f"{eta_s // 3600}:{eta_s // 60 % 60:02d}:{eta_s % 60:02d}"
-    return f"step {step}/{config.steps}  {losses}  {speed:.0f} images/s  ETA {eta}"
+    return f"step {step}/{config.steps}  {losses}  {speed:.0f} images/s  ETA {clock(eta_s)}"
 
 
 def _running(step: int, record: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from infogan_bench import losses
 from infogan_bench.augment import random_affine
 from infogan_bench.config import ConfigError, RunConfig
+from infogan_bench.errors import first_line
 from infogan_bench.latent import Latent, sample_latent, scored_code, split_q
 from infogan_bench.metrics.thickness import ThicknessScale
 from infogan_bench.models import Discriminator, Generator, build_models
@@ -110,9 +111,8 @@ class Trainer:
                 self.opt_info.load_state_dict(state["opt_info"])
             self.rng.set_state(state["rng"].cpu())  # map_location may have moved it
         except (KeyError, RuntimeError, ValueError) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise CheckpointError(
-                f"checkpoint does not match this config's models: {first}"
+                f"checkpoint does not match this config's models: {first_line(err)}"
             ) from None
         return int(state["step"])
 
