@@ -18,14 +18,13 @@ import numpy as np
 import pandas as pd
 
 from infogan_bench.config import RunConfig, names_with_role
-from infogan_bench.metrics import METRICS as REGISTRY
-from infogan_bench.metrics import REPORTED
+from infogan_bench.metrics import METRICS, REPORTED
 from infogan_bench.plots import plot_curves, plot_metrics, plot_sample_grids, variant_label
 from infogan_bench.results import UNFINISHED, Runs
 from infogan_bench.stats import bootstrap_ci, paired_effect
 
 # Reported metrics and which way is better (the registry's order).
-METRICS: dict[str, str] = {name: REGISTRY[name].better for name in REPORTED}
+DIRECTIONS: dict[str, str] = {name: METRICS[name].better for name in REPORTED}
 ALPHA = 0.05  # significance level: verdicts, bold effects, axes with too few pairs
 
 
@@ -97,7 +96,7 @@ def variant_table(frame: pd.DataFrame, axes: list[str], fail_below: float = 0.9)
             cat_acc_median=accuracy.median() if len(accuracy) else np.nan,
             cat_acc_min=accuracy.min() if len(accuracy) else np.nan,
         )
-        for metric in METRICS:
+        for metric in DIRECTIONS:
             values = done[metric].dropna().astype(float) if metric in done else pd.Series([])
             row[f"{metric}_n"] = len(values)
             row[f"{metric}_mean"] = values.mean() if len(values) else np.nan
@@ -151,7 +150,7 @@ def marginal_effects(frame: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
         for level in sorted((lv for lv in levels if lv != base), key=str):
             other = _mean_per_key(done[done[axis] == level], keys)
             pairs = reference.join(other, how="inner", lsuffix="_base", rsuffix="_level")
-            for metric in METRICS:
+            for metric in DIRECTIONS:
                 if f"{metric}_base" not in pairs:
                     continue
                 diffs = (pairs[f"{metric}_level"] - pairs[f"{metric}_base"]).dropna()
@@ -177,7 +176,7 @@ def marginal_effects(frame: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
 
 def _mean_per_key(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """The runs' metrics, one row per pairing key: the mean over that key's replicates."""
-    metrics = [m for m in METRICS if m in runs]
+    metrics = [m for m in DIRECTIONS if m in runs]
     values = runs[metrics].apply(pd.to_numeric, errors="coerce")
     return values.groupby([runs[k] for k in keys], dropna=False).mean()
 
@@ -211,7 +210,7 @@ def format_variants(table: pd.DataFrame, axes: list[str], style: str = "md") -> 
         f"{_number(median)} / {_number(low)}"
         for median, low in zip(table["cat_acc_median"], table["cat_acc_min"], strict=True)
     ]
-    for metric, better in METRICS.items():
+    for metric, better in DIRECTIONS.items():
         means = table[f"{metric}_mean"]
         if means.isna().all():
             continue
@@ -262,7 +261,7 @@ def verdict(metric: str, mean: float, p_value: float, alpha: float = ALPHA) -> s
     """'better', 'worse' (for the level, by the metric's direction) or 'not significant'."""
     if not p_value < alpha:
         return "not significant"
-    return "better" if (mean > 0) == (METRICS[metric] == "max") else "worse"
+    return "better" if (mean > 0) == (DIRECTIONS[metric] == "max") else "worse"
 
 
 def to_markdown(cells: pd.DataFrame) -> str:

@@ -116,7 +116,7 @@ def expand(sweep: dict[str, Any], seed: int = 0) -> list[dict[str, Any]]:
 NAME_PART_MAX = 40  # longer key=value parts of a run dir name are cut and given a hash
 
 
-def run_name(index: int, params: dict[str, Any], swept: list[str]) -> str:
+def run_dir_name(index: int, params: dict[str, Any], swept: list[str]) -> str:
     """Run dir name: index and the values that vary across the sweep, e.g. 003-d_norm=spectral-seed=1.
 
     A part longer than NAME_PART_MAX characters keeps its start and gets a stable hash of the
@@ -242,7 +242,7 @@ def prepare_jobs(
     if record:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "sweep.yaml", yaml.safe_dump(sweep, sort_keys=False))
-    return [(run_name(i, params, swept), params) for i, params in enumerate(configs)]
+    return [(run_dir_name(i, params, swept), params) for i, params in enumerate(configs)]
 
 
 @dataclass

@@ -89,7 +89,7 @@ def wandb_mode(config: RunConfig) -> str:
     return os.environ.get("WANDB_MODE") or ("online" if has_wandb_key() else "offline")
 
 
-def run_name(config: RunConfig) -> str:
+def wandb_run_name(config: RunConfig) -> str:
     """The W&B run name: the variant (the recipe's non-default fields) and the seed."""
     return f"{config.variant}-seed={config.seed}"
 
@@ -114,7 +114,7 @@ class WandbTracker:
             project=None if under_agent else config.wandb_project,
             entity=None if under_agent else config.wandb_entity or None,
             group=config.wandb_group or config.variant,
-            name=run_name(config),
+            name=wandb_run_name(config),
             tags=[t.strip() for t in config.tags.split(",") if t.strip()],
             config=config.to_dict(),
             dir=str(run_dir),

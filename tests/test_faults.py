@@ -30,7 +30,7 @@ from infogan_bench.errors import (
 from infogan_bench.evaluate import evaluate_run_dir
 from infogan_bench.results import load_run_dirs
 from infogan_bench.rundir import RunDir
-from infogan_bench.sweep import SweepError, run_name, run_sweep
+from infogan_bench.sweep import SweepError, run_dir_name, run_sweep
 from infogan_bench.train import train
 from infogan_bench.trainer import Trainer
 from tests.conftest import wait_for
@@ -360,9 +360,9 @@ def test_a_changed_sweep_is_refused_in_a_folder_of_another_sweeps_runs(tmp_path)
 
 def test_long_values_give_short_stable_unique_names():
     long_a, long_b = "x" * 300, "x" * 299 + "y"
-    name_a = run_name(0, {"tags": long_a, "seed": 1}, ["tags", "seed"])
-    assert name_a == run_name(0, {"tags": long_a, "seed": 1}, ["tags", "seed"])
-    assert name_a != run_name(0, {"tags": long_b, "seed": 1}, ["tags", "seed"])
+    name_a = run_dir_name(0, {"tags": long_a, "seed": 1}, ["tags", "seed"])
+    assert name_a == run_dir_name(0, {"tags": long_a, "seed": 1}, ["tags", "seed"])
+    assert name_a != run_dir_name(0, {"tags": long_b, "seed": 1}, ["tags", "seed"])
     assert len(name_a) < 60 and name_a.endswith("-seed=1")
 
 

@@ -12,7 +12,7 @@ from infogan_bench.config import RunConfig
 from infogan_bench.errors import CheckpointError
 from infogan_bench.rundir import RunDir, atomic_save, weights_only
 from infogan_bench.sweep import expand, load_sweep
-from infogan_bench.tracking import WandbTracker, run_name, wandb_mode
+from infogan_bench.tracking import WandbTracker, wandb_mode, wandb_run_name
 from infogan_bench.train import train
 from tests.conftest import wait_for
 from tests.wandb_records import config_and_summary, finished_records
@@ -149,7 +149,7 @@ def test_groups_of_the_tricks_sweep_are_one_recipe_each_with_unique_names():
     for config in configs:
         groups.setdefault(config.variant, []).append(config.seed)
     assert len(groups) == 24 and all(sorted(seeds) == [0, 1, 2] for seeds in groups.values())
-    assert len({run_name(c) for c in configs}) == 72
+    assert len({wandb_run_name(c) for c in configs}) == 72
     assert all(len(group) <= 128 for group in groups)
 
 
