@@ -27,10 +27,13 @@ def variant_label(
     return ", ".join(changed) or "default"
 
 
-def plot_metrics(table: pd.DataFrame, axes: list[str], path: Path) -> None:
-    """Mean ± std of the main metrics per variant (one panel per metric)."""
+def plot_metrics(
+    table: pd.DataFrame, axes: list[str], defaults: dict[str, str], path: Path
+) -> None:
+    """Mean ± std of the main metrics per variant (one panel per metric), labelled by
+    variant_label."""
     metrics = [m for m in PLOTTED if table[f"{m}_mean"].notna().any()]
-    labels = [variant_label(row, axes) for _, row in table.iterrows()]
+    labels = [variant_label(row, axes, defaults) for _, row in table.iterrows()]
     fig, panels = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 0.4 * len(labels) + 1.5))
     for ax, metric in zip([panels] if len(metrics) == 1 else panels, metrics, strict=True):
         ax.errorbar(table[f"{metric}_mean"], range(len(labels)), xerr=table[f"{metric}_std"].fillna(0),

@@ -362,9 +362,9 @@ def write_report(runs: Runs, out: Path, title: str, fail_below: float = 0.9) -> 
                   f"`to {fail_below:g}`: the first eval step with eval_cat_acc ≥ {fail_below:g}.",
                   ""]  # fmt: skip
         lines += [to_markdown(per_run.fillna("").astype(str)), ""]
-    plot_metrics(table, axes, out / "metrics.png")
-    lines += ["## Plots", "", "![metrics per variant](metrics.png)", ""]
     defaults = {axis: str(axis_default(axis, runs_dataset(frame))) for axis in axes}
+    plot_metrics(table, axes, defaults, out / "metrics.png")
+    lines += ["## Plots", "", "![metrics per variant](metrics.png)", ""]
     variant_of = {r["run"]: variant_label(r, axes, defaults) for _, r in frame.iterrows()}
     if len(runs.curves):
         plot_curves(runs.curves, variant_of, out / "curves.png")

@@ -192,9 +192,8 @@ def sweep_status(out: str | Path) -> list[RunState]:
                 f" ({slurm[2]})" if slurm[2] not in ("None", "") else ""
             )
             is_running = slurm[1] in ("RUNNING", "COMPLETING")
-            state = RunState(
-                name, "running" if is_running else "pending", f"step {step or 0}, {scheduler}"
-            )
+            where = f"step {step}, " if step is not None else ""
+            state = RunState(name, "running" if is_running else "pending", where + scheduler)
         elif run.holder() is not None:
             state = RunState(name, "running", f"step {step or 0}, pid {run.holder()}")
         elif status == "failed":
