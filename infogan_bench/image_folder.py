@@ -1,7 +1,9 @@
 """Image-folder datasets (`ROOT/{train,test}/<class>/*.{png,jpg,jpeg}`), decoded once into a cache.
 
 The layout is torchvision's `ImageFolder` convention and that of the common PNG/JPEG copies of
-CIFAR-10. Decoding 60,000 small JPEGs takes about a minute of one core, so the decoded uint8
+CIFAR-10. Each split comes in a fixed shuffled order (ORDER_SEED), as torchvision's CIFAR-10 files
+do: the suite reads prefixes of a split (the eval subset of test images, the train images of the
+real-vs-real floor), and a prefix of a class-sorted tree would hold one or two classes. Decoding 60,000 small JPEGs takes about a minute of one core, so the decoded uint8
 tensors are cached under the suite's cache folder (the tree itself may be read-only), keyed by
 every file's path, size and modification time: a changed tree is decoded again.
 """
@@ -21,7 +23,8 @@ from infogan_bench.rundir import atomic_save
 
 SPLITS = ("train", "test")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: splits in ORDER_SEED's shuffled order
+ORDER_SEED = 0
 # (channels, side) of the images the suite's nets take
 ALLOWED_SHAPES = {(1, 28), (3, 32)}
 
@@ -32,7 +35,8 @@ def load_image_folder(
     root: Path, class_names: tuple[str, ...] | None = None
 ) -> tuple[torch.Tensor, ...]:
     """(train_images, train_labels, test_images, test_labels) of the tree at root: images
-    (N, C, H, W) uint8, labels (N,) int64 in class_names' order (default: the folders, sorted).
+    (N, C, H, W) uint8 in a fixed shuffled order, labels (N,) int64 in class_names' order
+    (default: the folders, sorted).
     Every image has one shape, 28x28 gray or 32x32 RGB; a bad tree stops with one line."""
     classes = class_names or _class_folders(root)
     files = _list_files(root, classes)
@@ -44,7 +48,7 @@ def load_image_folder(
             return tuple(cached[name] for name in ("train_x", "train_y", "test_x", "test_y"))
         except Exception:  # a torn or stale cache file: decode again
             path.unlink(missing_ok=True)
-    splits = {split: _decode(files[split], split) for split in SPLITS}
+    splits = {split: _shuffled(*_decode(files[split], split)) for split in SPLITS}
     _check_shapes(splits)
     tensors = (*splits["train"], *splits["test"])
     atomic_save(dict(zip(("train_x", "train_y", "test_x", "test_y"), tensors, strict=True)), path)
@@ -125,6 +129,12 @@ def _decode(files: list[tuple[Path, int]], split: str) -> tuple[torch.Tensor, to
         images.append(pixels)
     labels = torch.tensor([label for _, label in files], dtype=torch.int64)
     return torch.from_numpy(np.stack(images)), labels
+
+
+def _shuffled(images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The split in a fixed random order (ORDER_SEED), the same on every machine."""
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(ORDER_SEED))
+    return images[order], labels[order]
 
 
 def _check_shapes(splits: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> None:

@@ -44,13 +44,17 @@ def test_cifar10_image_folder_has_cifar10_label_order_and_exact_png_pixels(tmp_p
     data = load_dataset("cifar10", tmp_path)
     assert data.train_images.shape == (20, 3, 32, 32) and data.test_images.shape == (20, 3, 32, 32)
     assert data.class_names == CIFAR10_CLASSES and data.n_classes == 10
-    # sorted folder names would put "automobile" first either way, but "cat" before "bird" not:
-    # labels follow CIFAR-10's order, not the alphabet
-    assert data.train_labels.tolist() == [c for c in range(10) for _ in range(2)]
-    truck_png = torch.from_numpy(pixels["train/truck/0001.png"]).permute(2, 0, 1).float() / 255
-    assert torch.equal(data.train_images[19], truck_png)  # PNG is lossless
-    bird_jpg = torch.from_numpy(pixels["test/bird/0000.jpg"]).permute(2, 0, 1).float() / 255
-    assert (data.test_images[4] - bird_jpg).abs().mean() < 0.02  # JPEG is close
+    assert sorted(data.train_labels.tolist()) == [c for c in range(10) for _ in range(2)]
+    # labels follow CIFAR-10's order, not the alphabet ("cat" would come before "bird")
+    for split, name, label in (("train", "truck/0001.png", 9), ("test", "bird/0000.jpg", 2)):
+        expected = torch.from_numpy(pixels[f"{split}/{name}"]).permute(2, 0, 1).float() / 255
+        images = data.train_images if split == "train" else data.test_images
+        labels = data.train_labels if split == "train" else data.test_labels
+        errors = (images - expected).abs().mean(dim=(1, 2, 3))
+        assert labels[errors.argmin()] == label
+        assert (
+            errors.min() == 0 if split == "train" else errors.min() < 0.02
+        )  # PNG exact, JPEG close
 
 
 def test_decoded_tree_is_cached_and_decoded_again_when_the_tree_changes(tmp_path):
@@ -79,7 +83,18 @@ def test_gray_28px_folder_loads_with_sorted_class_names(tmp_path):
     _write_tree(tmp_path, ("one", "zero"), per_class=3, size=28, mode="L")
     train_x, train_y, test_x, test_y = load_image_folder(tmp_path)
     assert train_x.shape == (6, 1, 28, 28) and train_x.dtype == torch.uint8
-    assert train_y.tolist() == [0, 0, 0, 1, 1, 1]
+    assert sorted(train_y.tolist()) == [0, 0, 0, 1, 1, 1]
+
+
+def test_splits_come_shuffled_the_same_way_every_time(tmp_path, monkeypatch):
+    """A prefix of a split (the eval subset, the floor's train images) holds every class."""
+    classes = tuple("abcdefghij")
+    _write_tree(tmp_path, classes, per_class=20, size=28, mode="L")
+    _, train_y, _, test_y = load_image_folder(tmp_path, classes)
+    assert len(set(train_y[:40].tolist())) >= 8 and len(set(test_y[:40].tolist())) >= 8
+    monkeypatch.setenv("INFOGAN_BENCH_CACHE", str(tmp_path / "another-cache"))  # decoded anew
+    _, again_y, _, _ = load_image_folder(tmp_path, classes)
+    assert torch.equal(train_y, again_y)
 
 
 @pytest.mark.parametrize(
