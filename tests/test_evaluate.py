@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from infogan_bench import features
 from infogan_bench.config import RunConfig
 from infogan_bench.data import load_dataset
 from infogan_bench.evaluate import evaluate_run_dir, generated_scores
@@ -152,8 +153,9 @@ def test_domain_classifier_training_prints_plain_progress_lines_off_a_terminal(
     tmp_path, monkeypatch, capsys
 ):
     monkeypatch.setenv("INFOGAN_BENCH_CACHE", str(tmp_path))
-    monkeypatch.setitem(RECIPE, "steps", 400)
+    monkeypatch.setitem(RECIPE, "steps", 100)
+    monkeypatch.setattr(features, "PLAIN_PROGRESS_EVERY", 50)
     load_or_train("digits", load_dataset("digits", "unused"), progress=True)
     lines = capsys.readouterr().err.splitlines()  # captured: not a terminal, as a log file
-    assert lines[0].startswith("training the domain classifier once (400 steps;")
-    assert [line.split()[3] for line in lines[1:]] == ["200/400", "400/400"]
+    assert lines[0].startswith("training the domain classifier once (100 steps;")
+    assert [line.split()[3] for line in lines[1:]] == ["50/100", "100/100"]

@@ -222,7 +222,8 @@ def test_report_shows_the_confusion_matrix_of_each_run_below_fail_below(tmp_path
     monkeypatch.setattr(report, "plot_sample_grids", lambda grids, path, **kw: (
         tiled.update({path.name: list(grids)}), real_tiles(grids, path, **kw)))  # fmt: skip
     text = report.write_report(results.load_run_dirs([root]), tmp_path / "r", "t", fail_below=0.9)
-    assert tiled["confusions.png"] == ["runs/seed=1", "runs/seed=2"]  # 0.6 and 0.85, not 0.95
+    # 0.6 and 0.85, not 0.95, each titled by its variant (all "default" here) and run
+    assert tiled["confusions.png"] == ["default: runs/seed=1", "default: runs/seed=2"]
     assert "(confusions.png)" in text and (tmp_path / "r" / "confusions.png").stat().st_size > 0
     text = report.write_report(results.load_run_dirs([root]), tmp_path / "r2", "t", fail_below=0.5)
     assert "confusions.png" not in text  # no run below 0.5
