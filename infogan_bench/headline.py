@@ -18,8 +18,8 @@ def headline(scores: dict[str, Any], run_dir: str | Path, scores_file: str = "su
     failure diagnosis, and where the run's files are."""
     run_dir = Path(run_dir)
     status = scores.get("status", "scored")
-    minutes = scores.get("wall_time_s")
-    took = f" after {minutes / 60:.1f} min of training" if minutes else ""
+    seconds = scores.get("wall_time_s")
+    took = f" after {seconds / 60:.1f} min of training" if seconds else ""
     lines = [f"{status} at step {scores.get('step', '?')}{took}: {run_dir}"]
     for name in HEADLINE:
         if isinstance(scores.get(name), int | float):

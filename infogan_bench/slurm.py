@@ -177,7 +177,7 @@ def sweep_status(out: str | Path) -> list[RunState]:
         raise SweepError(
             f"no sweep in {out}: pass the --out folder of `sweep run` or `sweep slurm`"
         )
-    jobs = prepare_jobs(out / "sweep.yaml", out)
+    jobs = prepare_jobs(out / "sweep.yaml", out, record=False)  # a status only reads
     queued = _squeue(out)
     states = []
     for index, (name, _) in enumerate(jobs):
@@ -194,8 +194,8 @@ def sweep_status(out: str | Path) -> list[RunState]:
             is_running = slurm[1] in ("RUNNING", "COMPLETING")
             where = f"step {step}, " if step is not None else ""
             state = RunState(name, "running" if is_running else "pending", where + scheduler)
-        elif run.holder() is not None:
-            state = RunState(name, "running", f"step {step or 0}, pid {run.holder()}")
+        elif (holder := run.holder()) is not None:  # one look at the lock: it may change
+            state = RunState(name, "running", f"step {step or 0}, pid {holder}")
         elif status == "failed":
             state = RunState(name, "failed", f"step {step}: {summary.get('reason', '')}")
         elif status == "interrupted":
