@@ -11,7 +11,7 @@ torchvision datasets do, uint8 -> float per image), each batch copied to the dev
 drawn on the host, fp32 eager, per-parameter Adam, and every loss read back with `.item()`
 each step. The two are timed alternately, several rounds each, so that machine noise falls
 on both alike; the median round counts. `--fast-paths` times, the same way, the suite's step
-with each candidate fast path that the trainer does not use (see reports/perf.md); `--recipe`
+with each candidate fast path that the trainer does not use (see reports/perf/); `--recipe`
 times the default step against the step of a recipe (config fields set on top of the default):
 what a training option costs per step.
 """
@@ -65,12 +65,16 @@ class NaiveLoop:
         D = self.discriminator
         self.opt_d = torch.optim.Adam(
             [*D.trunk.parameters(), *D.d_head.parameters(), *D.q_head.parameters()],
-            lr=config.lr_d, betas=(config.beta1, config.beta2), foreach=False,
-        )  # fmt: skip
-        self.opt_g = torch.optim.Adam(
-            self.generator.parameters(), lr=config.lr_g, betas=(config.beta1, config.beta2),
+            lr=config.lr_d,
+            betas=(config.beta1, config.beta2),
             foreach=False,
-        )  # fmt: skip
+        )
+        self.opt_g = torch.optim.Adam(
+            self.generator.parameters(),
+            lr=config.lr_g,
+            betas=(config.beta1, config.beta2),
+            foreach=False,
+        )
         self.loader = DataLoader(
             HostImages(data.train_images),
             batch_size=config.batch_size,
@@ -94,8 +98,12 @@ class NaiveLoop:
         real = (self.next_batch() if real is None else real).to(self.device)
         if latent is None:
             host = sample_latent(config, config.batch_size, self.host_rng, torch.device("cpu"))
-            latent = Latent(host.noise.to(self.device), host.cat_idx.to(self.device),
-                                   host.cont.to(self.device), host.cat_class_counts)  # fmt: skip
+            latent = Latent(
+                host.noise.to(self.device),
+                host.cat_idx.to(self.device),
+                host.cont.to(self.device),
+                host.cat_class_counts,
+            )
         fake = G(latent.vector())
         real_logits, _ = D(real)
         fake_logits, q_fake = D(fake.detach())
@@ -226,10 +234,18 @@ def fast_path_rates(
             for group in (g for opt in (trainer.opt_d, trainer.opt_g) for g in opt.param_groups):
                 group.update(fused=True, foreach=False)
     rates = _alternating_rates(runs, config, device, steps, rounds)
-    return [{"device": device_name(device), "batch_size": config.batch_size,
-             "steps_per_round": steps, "rounds": rounds, "fast_path": name,
-             "images_per_s": round(rate, 1), "vs_plain": round(rate / rates["plain"], 3)}
-            for name, rate in rates.items()]  # fmt: skip
+    return [
+        {
+            "device": device_name(device),
+            "batch_size": config.batch_size,
+            "steps_per_round": steps,
+            "rounds": rounds,
+            "fast_path": name,
+            "images_per_s": round(rate, 1),
+            "vs_plain": round(rate / rates["plain"], 3),
+        }
+        for name, rate in rates.items()
+    ]
 
 
 def recipe_rates(
@@ -253,12 +269,20 @@ def recipe_rates(
         name: step_flops(trainer, Batches(data, configs[name], trainer.rng))
         for name, (trainer, _) in suites.items()
     }
-    return [{"device": device_name(device), "batch_size": config.batch_size,
-             "steps_per_round": steps, "rounds": rounds, "recipe": name,
-             "images_per_s": round(rate, 1), "vs_default": round(rate / rates["default"], 3),
-             "step_gflop": round(flops[name] / 1e9, 3),
-             "gflop_vs_default": round(flops[name] / flops["default"], 3)}
-            for name, rate in rates.items()]  # fmt: skip
+    return [
+        {
+            "device": device_name(device),
+            "batch_size": config.batch_size,
+            "steps_per_round": steps,
+            "rounds": rounds,
+            "recipe": name,
+            "images_per_s": round(rate, 1),
+            "vs_default": round(rate / rates["default"], 3),
+            "step_gflop": round(flops[name] / 1e9, 3),
+            "gflop_vs_default": round(flops[name] / flops["default"], 3),
+        }
+        for name, rate in rates.items()
+    ]
 
 
 def _alternating_rates(
@@ -308,46 +332,66 @@ def time_to_accuracy(
             if acc >= target:
                 reached = True
                 break
-    return {"target": target, "reached": reached, "step": step,
-            "images_seen": step * config.batch_size, "train_s": round(train_s, 1),
-            "history": history}  # fmt: skip
+    return {
+        "target": target,
+        "reached": reached,
+        "step": step,
+        "images_seen": step * config.batch_size,
+        "train_s": round(train_s, 1),
+        "history": history,
+    }
 
 
-def run_bench(
-    dataset: str,
-    data_dir: str,
-    device_flag: str,
-    batch_sizes: list[int],
-    round_steps: int,
-    rounds: int,
-    score_samples: int,
-    fast_paths: bool = False,
-    time_to_acc: float | None = None,
-    eval_every: int = 100,
-    max_steps: int = 5000,
-    recipes: list[dict[str, Any]] | None = None,
-) -> Iterator[dict[str, Any]]:
+@dataclass(frozen=True)
+class BenchOptions:
+    """What `bench` measures (the command's flags): the suite against the naive loop per batch
+    size; or with fast_paths each candidate path; or with recipes each recipe against the
+    default; or with time_to_acc the training time until cat_acc reaches it."""
+
+    dataset: str = RunConfig.dataset
+    data_dir: str = RunConfig.data_dir
+    device: str = "auto"
+    batch_sizes: tuple[int, ...] = (64, 128)
+    round_steps: int = 20  # steps per timed round
+    rounds: int = 3  # alternating rounds; the median counts
+    score_samples: int = 10000  # generated images for the scoring timing; 0 = skip
+    fast_paths: bool = False
+    recipes: tuple[dict[str, Any], ...] = ()
+    time_to_acc: float | None = None
+    eval_every: int = 100  # with time_to_acc: steps between accuracy checks
+    max_steps: int = 5000  # with time_to_acc: give up after this many steps
+
+
+def run_bench(options: BenchOptions) -> Iterator[dict[str, Any]]:
     """The `bench` command: one result dict per batch size (the suite vs the naive loop, or
     with fast_paths one per candidate path, or with recipes one per recipe and the default),
     or with time_to_acc one time-to-accuracy result."""
-    device = resolve_device(device_flag)
-    base = RunConfig(dataset=dataset, data_dir=data_dir, device=device_flag, tracker="none",
-                     progress=False)  # fmt: skip
-    for fields in recipes or []:  # a bad recipe stops before the data loads
+    device = resolve_device(options.device)
+    base = RunConfig(
+        dataset=options.dataset,
+        data_dir=options.data_dir,
+        device=options.device,
+        tracker="none",
+        progress=False,
+    )
+    for fields in options.recipes:  # a bad recipe stops before the data loads
         from_dict(base.to_dict() | fields)
-    data = load_dataset(dataset, data_dir, device)
-    if time_to_acc is not None:
-        config = dataclasses.replace(base, batch_size=batch_sizes[0], steps=max_steps)
-        yield time_to_accuracy(config, data, device, time_to_acc, eval_every)
+    data = load_dataset(options.dataset, options.data_dir, device)
+    steps, rounds = options.round_steps, options.rounds
+    if options.time_to_acc is not None:
+        config = dataclasses.replace(
+            base, batch_size=options.batch_sizes[0], steps=options.max_steps
+        )
+        yield time_to_accuracy(config, data, device, options.time_to_acc, options.eval_every)
         return
-    for batch_size in batch_sizes:
+    for batch_size in options.batch_sizes:
         config = dataclasses.replace(base, batch_size=batch_size)
-        if fast_paths:
-            yield from fast_path_rates(config, data, device, round_steps, rounds)
-        elif recipes:
-            yield from recipe_rates(config, data, device, round_steps, rounds, recipes)
+        if options.fast_paths:
+            yield from fast_path_rates(config, data, device, steps, rounds)
+        elif options.recipes:
+            yield from recipe_rates(config, data, device, steps, rounds, list(options.recipes))
         else:
-            result = benchmark(config, data, device, round_steps, rounds, score_samples)
+            result = benchmark(config, data, device, steps, rounds, options.score_samples)
             yield dataclasses.asdict(result)
 
 

@@ -79,8 +79,10 @@ def _cmd_sweep_run(args: argparse.Namespace) -> int:
     )
     done = {"finished", "skipped"}
     lost = [o for o in outcomes if o.status not in done]
-    print(f"{len(outcomes)} runs: {len(outcomes) - len(lost)} finished ("
-          f"{sum(o.status == 'skipped' for o in outcomes)} earlier), {len(lost)} not")  # fmt: skip
+    print(
+        f"{len(outcomes)} runs: {len(outcomes) - len(lost)} finished ("
+        f"{sum(o.status == 'skipped' for o in outcomes)} earlier), {len(lost)} not"
+    )
     if lost:
         print("not finished: " + ", ".join(f"{o.name} ({o.status})" for o in lost), file=sys.stderr)
     return 0 if not lost else 1
@@ -190,21 +192,30 @@ def _add_slurm_parsers(actions: argparse._SubParsersAction) -> None:
         "--max-parallel", type=int, default=None, metavar="K", help="at most K tasks at once (%%K)"
     )
     slurm.add_argument(
-        "--signal-seconds", type=int, default=120,
+        "--signal-seconds",
+        type=int,
+        default=120,
         help="SIGTERM this many seconds before the time limit, to checkpoint and requeue (default: 120)",
-    )  # fmt: skip
+    )
     slurm.add_argument(
-        "--max-requeues", type=int, default=20,
+        "--max-requeues",
+        type=int,
+        default=20,
         help="a task interrupted more often than this is not requeued again (default: 20)",
-    )  # fmt: skip
+    )
     slurm.add_argument(
-        "--sbatch", action="append", default=[], metavar="LINE",
+        "--sbatch",
+        action="append",
+        default=[],
+        metavar="LINE",
         help="an extra #SBATCH option, e.g. --sbatch=--constraint=avx2 (repeatable)",
-    )  # fmt: skip
+    )
     slurm.add_argument(
-        "--wandb", default=None, metavar="ENTITY/PROJECT/SWEEP_ID",
+        "--wandb",
+        default=None,
+        metavar="ENTITY/PROJECT/SWEEP_ID",
         help="each task runs one W&B agent run of this sweep (`sweep create` it first)",
-    )  # fmt: skip
+    )
     slurm.add_argument(
         "--dry-run", action="store_true", help="print the sbatch script, submit nothing"
     )
@@ -296,7 +307,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from infogan_bench.evaluate import evaluate_run_dir
+    from infogan_bench.rescore import evaluate_run_dir
 
     scores = evaluate_run_dir(
         args.run_dir,
@@ -331,7 +342,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if args.wandb
         else results.load_run_dirs(args.runs)
     )
-    out = Path(args.out) / args.name
+    out = Path(args.out) if args.out else Path("reports") / args.name / "report"
     print(report.write_report(runs, out, args.title or args.name, args.fail_below))
     print(f"\nwritten to {out}/ (report.md, variants.*, effects.*, *.png)", file=sys.stderr)
     return 0
@@ -345,8 +356,10 @@ def _add_report_parser(commands: argparse._SubParsersAction) -> None:
     source.add_argument("--runs", nargs="+", metavar="DIR", help="run dirs, or folders of them")
     source.add_argument("--wandb", metavar="ENTITY/PROJECT", help="read the runs from W&B")
     parser.add_argument("--sweep", help="with --wandb: only this sweep's runs (sweep id)")
-    parser.add_argument("--name", required=True, help="report folder name under --out")
-    parser.add_argument("--out", default="reports", help="parent folder (default: reports)")
+    parser.add_argument(
+        "--name", required=True, help="the study: its report goes to reports/NAME/report/"
+    )
+    parser.add_argument("--out", metavar="DIR", help="write the report to DIR instead")
     parser.add_argument("--title", help="report title (default: --name)")
     parser.add_argument(
         "--fail-below",
@@ -358,13 +371,23 @@ def _add_report_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from infogan_bench.bench import run_bench
+    from infogan_bench.bench import BenchOptions, run_bench
 
-    for result in run_bench(
-        args.dataset, args.data_dir, args.device, args.batch_size, args.round_steps, args.rounds,
-        args.score_samples, args.fast_paths, args.time_to_acc, args.eval_every, args.max_steps,
-        [dict(pairs) for pairs in args.recipe or []],
-    ):  # fmt: skip
+    options = BenchOptions(
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        device=args.device,
+        batch_sizes=tuple(args.batch_size),
+        round_steps=args.round_steps,
+        rounds=args.rounds,
+        score_samples=args.score_samples,
+        fast_paths=args.fast_paths,
+        recipes=tuple(dict(pairs) for pairs in args.recipe or []),
+        time_to_acc=args.time_to_acc,
+        eval_every=args.eval_every,
+        max_steps=args.max_steps,
+    )
+    for result in run_bench(options):
         print(json.dumps(result), flush=True)
     return 0
 
@@ -381,31 +404,68 @@ def _add_bench_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "bench", help="training images/s of the suite against a naive loop; time to accuracy"
     )
-    parser.add_argument("--dataset", default=RunConfig.dataset, choices=field_choices(_field("dataset")),
-                        help=f"as in train (default: {RunConfig.dataset})")  # fmt: skip
-    parser.add_argument("--data-dir", default=RunConfig.data_dir,
-                        help=f"as in train (default: {RunConfig.data_dir})")  # fmt: skip
+    parser.add_argument(
+        "--dataset",
+        default=RunConfig.dataset,
+        choices=field_choices(_field("dataset")),
+        help=f"as in train (default: {RunConfig.dataset})",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=RunConfig.data_dir,
+        help=f"as in train (default: {RunConfig.data_dir})",
+    )
     parser.add_argument("--device", default="auto", choices=field_choices(_field("device")))
-    parser.add_argument("--batch-size", type=int, nargs="+", default=[64, 128],
-                        help="one benchmark per batch size (default: 64 128)")  # fmt: skip
-    parser.add_argument("--round-steps", type=int, default=20,
-                        help="steps per timed round (default: 20)")  # fmt: skip
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        nargs="+",
+        default=[64, 128],
+        help="one benchmark per batch size (default: 64 128)",
+    )
+    parser.add_argument(
+        "--round-steps", type=int, default=20, help="steps per timed round (default: 20)"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default: 3)")
-    parser.add_argument("--score-samples", type=int, default=10000,
-                        help="generated images for the scoring timing; 0 = skip (default: 10000)")  # fmt: skip
-    parser.add_argument("--fast-paths", action="store_true",
-                        help="instead: images/s of the suite's step with each candidate fast path")  # fmt: skip
-    parser.add_argument("--recipe", nargs="+", action="append", type=_field_value,
-                        metavar="FIELD=VALUE",
-                        help="instead: images/s and FLOPs per step of the default against the "
-                             "default with these config fields set (one flag per recipe, e.g. "
-                             "--recipe real_consistency=2 --recipe info_augment=1 augment_strength=2)")  # fmt: skip
-    parser.add_argument("--time-to-acc", type=float, metavar="TARGET",
-                        help="instead: train the default config until cat_acc >= TARGET")  # fmt: skip
-    parser.add_argument("--eval-every", type=int, default=100,
-                        help="with --time-to-acc: steps between accuracy checks (default: 100)")  # fmt: skip
-    parser.add_argument("--max-steps", type=int, default=5000,
-                        help="with --time-to-acc: give up after this many steps (default: 5000)")  # fmt: skip
+    parser.add_argument(
+        "--score-samples",
+        type=int,
+        default=10000,
+        help="generated images for the scoring timing; 0 = skip (default: 10000)",
+    )
+    parser.add_argument(
+        "--fast-paths",
+        action="store_true",
+        help="instead: images/s of the suite's step with each candidate fast path",
+    )
+    parser.add_argument(
+        "--recipe",
+        nargs="+",
+        action="append",
+        type=_field_value,
+        metavar="FIELD=VALUE",
+        help="instead: images/s and FLOPs per step of the default against the "
+        "default with these config fields set (one flag per recipe, e.g. "
+        "--recipe real_consistency=2 --recipe info_augment=1 augment_strength=2)",
+    )
+    parser.add_argument(
+        "--time-to-acc",
+        type=float,
+        metavar="TARGET",
+        help="instead: train the default config until cat_acc >= TARGET",
+    )
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        default=100,
+        help="with --time-to-acc: steps between accuracy checks (default: 100)",
+    )
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        default=5000,
+        help="with --time-to-acc: give up after this many steps (default: 5000)",
+    )
     parser.set_defaults(handler=_cmd_bench)
 
 

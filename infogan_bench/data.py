@@ -20,8 +20,17 @@ _EXPECTED_FILES = {
 }
 # CIFAR-10's classes in its label order: the class folders of an image-folder copy
 CIFAR10_CLASSES = (
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-)  # fmt: skip
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 CIFAR10_FOLDER = "cifar10"  # DATA_DIR/cifar10/{train,test}/<class>/*.png|jpg
 DIGITS_TEST_FRACTION = 0.25
 

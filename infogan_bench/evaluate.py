@@ -1,9 +1,9 @@
-"""Scoring a trained model: Q's categories on the real test split against the true labels."""
+"""The scoring protocol: Q's categories on the real test split against the true labels, and
+generated samples against the test split in the domain and Inception feature spaces. Loading a
+run dir's checkpoint and recording its scores is rescore.py's."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,14 +11,13 @@ import torch
 
 from infogan_bench.augment import random_affine
 from infogan_bench.config import RunConfig
-from infogan_bench.data import Data, load_dataset
+from infogan_bench.data import Data
 from infogan_bench.errors import ScoringError
-from infogan_bench.features import DomainClassifier, batched, load_or_train, real_reference
+from infogan_bench.features import DomainReference, batched, domain_reference
 from infogan_bench.inception import (
     NO_CLASSIFIER,
     POOL3,
     PoolAndLogits,
-    inception_extractor,
     inception_outputs,
     real_inception_reference,
 )
@@ -36,10 +35,7 @@ from infogan_bench.metrics.inception_score import inception_score
 from infogan_bench.metrics.posterior import marginal_entropy, mean_confidence, survival
 from infogan_bench.metrics.precision_recall import precision_recall
 from infogan_bench.metrics.thickness import stroke_thickness
-from infogan_bench.models import Discriminator, Generator, eval_mode, non_finite_weight
-from infogan_bench.rundir import RunDir, atomic_write_text
-from infogan_bench.tracking import write_back_scores
-from infogan_bench.trainer import Trainer, resolve_device
+from infogan_bench.models import Discriminator, Generator, eval_mode
 
 SCORE_SEED = 2016  # latents of the scoring samples: the same for every run
 SCORE_AUGMENT_STRENGTH = 1.0  # q_aug_survival's augmentation: the same for every run
@@ -111,79 +107,20 @@ def eval_scores(
     discriminator: Discriminator,
     config: RunConfig,
     data: Data,
-    reference: tuple[DomainClassifier, torch.Tensor] | None,
+    reference: DomainReference | None,
 ) -> dict[str, float]:
-    """Scores on a fixed subset during training: cat_acc on test images, FID on generated ones.
-
-    reference: the domain classifier and its features of the test split (None: cat_acc only).
-    """
+    """Scores on a fixed subset during training: cat_acc on test images, FID on generated ones
+    (reference None: cat_acc only)."""
     subset = slice(0, EVAL_SUBSET)
     scores = categorical_scores(
         discriminator, data.test_images[subset], data.test_labels[subset], config, data.n_classes
     )
     if reference is not None:
-        classifier, real_features = reference
-        generated = generated_scores(
-            generator,
-            discriminator,
-            config,
-            data,
-            classifier,
-            EVAL_SUBSET,
-            real_features=real_features,
-        )
+        generated = generated_scores(generator, discriminator, config, data, reference, EVAL_SUBSET)
         scores.update(
             {k: generated[k] for k in ("fid_domain", "cat_consistency") if k in generated}
         )
     return {f"eval_{k}": v for k, v in scores.items()}
-
-
-def require_finite(models: dict[str, torch.nn.Module]) -> None:
-    """Raise ScoringError naming the first model with a NaN or infinite parameter or buffer."""
-    for name, model in models.items():
-        bad = non_finite_weight(model)
-        if bad:
-            raise ScoringError(
-                f"the {name} has non-finite weights ({bad}): the model diverged and cannot be "
-                "scored; score an earlier checkpoint (--checkpoint best) or retrain with lower "
-                "learning rates"
-            )
-
-
-def evaluate_run_dir(
-    run_dir: str | Path,
-    checkpoint: str = "last",
-    data_dir: str | None = None,
-    n_samples: int | None = None,
-    features: str = "domain",
-    inception_weights: str | None = None,
-) -> dict[str, Any]:
-    """Rescore a run dir's checkpoint; also written to RUN_DIR/eval_<checkpoint>.json."""
-    run = RunDir(run_dir)
-    config = run.load_config()
-    device = resolve_device(config.device)
-    data = load_dataset(config.dataset, data_dir or config.data_dir, device)
-    trainer = Trainer.create(config, data.image_shape, data.n_classes, device)
-    step = trainer.load_state_dict(run.load_checkpoint(checkpoint, device))
-    require_finite({"generator": trainer.generator, "discriminator": trainer.discriminator})
-    n = config.score_samples if n_samples is None else n_samples
-    extractor = (
-        inception_extractor(inception_weights).to(device) if features == "inception" else None
-    )
-    scores = {
-        "checkpoint": checkpoint,
-        "step": step,
-        **score_model(trainer.generator, trainer.discriminator, config, data, n),
-    }
-    if extractor is not None:
-        scores.update(inception_scores(trainer.generator, config, data, extractor, n))
-    path = run.path / f"eval_{checkpoint}.json"
-    atomic_write_text(path, json.dumps(scores, indent=2, sort_keys=True) + "\n")
-    lost = write_back_scores(config, run.path, scores, prefix=checkpoint)
-    if lost is not None:  # the file says what W&B did not get
-        scores["tracker_lost"] = lost
-        atomic_write_text(path, json.dumps(scores, indent=2, sort_keys=True) + "\n")
-    return scores
 
 
 def score_model(
@@ -207,21 +144,12 @@ def score_model(
         "n_test": len(data.test_images),
     }
     if n_samples > 0:
-        classifier, classifier_acc = load_or_train(config.dataset, data, progress=config.progress)
-        real_features, floor = real_reference(config.dataset, data, classifier)
+        reference = domain_reference(config.dataset, data, progress=config.progress)
         scores.update(
-            generated_scores(
-                generator,
-                discriminator,
-                config,
-                data,
-                classifier,
-                n_samples,
-                real_features=real_features,
-            )
+            generated_scores(generator, discriminator, config, data, reference, n_samples)
         )
-        scores["fid_domain_floor"] = floor
-        scores["domain_classifier_test_acc"] = classifier_acc
+        scores["fid_domain_floor"] = reference.floor
+        scores["domain_classifier_test_acc"] = reference.test_acc
     return scores
 
 
@@ -244,24 +172,19 @@ def generated_scores(
     discriminator: Discriminator,
     config: RunConfig,
     data: Data,
-    classifier: DomainClassifier,
+    reference: DomainReference,
     n_samples: int,
     seed: int = SCORE_SEED,
-    real_features: torch.Tensor | None = None,
 ) -> dict[str, Any]:
-    """FID/KID (domain features, n_samples fakes vs the test split), code metrics, checkerboard.
-
-    real_features: the classifier's features of the test split, if already computed.
-    """
+    """FID/KID (domain features, n_samples fakes vs the test split), code metrics, checkerboard."""
     with eval_mode(discriminator):
         latent, fake = scoring_fakes(generator, config, n_samples, data.test_images.device, seed)
         if not torch.isfinite(fake).all():
             raise ScoringError(
                 "generated images are not finite: the model diverged and cannot be scored"
             )
-        if real_features is None:
-            real_features = classifier.features(data.test_images)
-        fake_features = classifier.features(fake)
+        real_features = reference.real_features
+        fake_features = reference.classifier.features(fake)
         kid_mean, kid_std = kernel_distance(real_features, fake_features, seed=seed)
         scores: dict[str, Any] = {
             "fid_domain": frechet_distance(real_features, fake_features),
@@ -277,7 +200,7 @@ def generated_scores(
             scores[f"mi_cat_{k}"] = mi_lower_bound(code_logits, latent.cat_idx[:, k])
         if logits:
             scores["mi_cat"] = scores["mi_cat_0"]
-            drawn = classifier.head(fake_features).argmax(1)
+            drawn = reference.classifier.head(fake_features).argmax(1)
             code = scored_code(config, data.n_classes) or 0
             scores["cat_consistency"] = cat_consistency(
                 latent.cat_idx[:, code].cpu().numpy(), drawn.cpu().numpy()

@@ -11,6 +11,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -42,10 +43,18 @@ class DomainClassifier(nn.Module):
         super().__init__()
         channels, size, _ = image_shape
         self.trunk = nn.Sequential(
-            nn.Conv2d(channels, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(64 * (size // 4) ** 2, self.num_features), nn.ReLU(),
-        )  # fmt: skip
+            nn.Conv2d(channels, 32, 3, padding=1),
+            nn.BatchNorm2d(32),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.BatchNorm2d(64),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(64 * (size // 4) ** 2, self.num_features),
+            nn.ReLU(),
+        )
         self.head = nn.Linear(self.num_features, n_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -104,6 +113,24 @@ def real_reference(
     return cached_reference(path, classifier.features, data)
 
 
+@dataclass(frozen=True)
+class DomainReference:
+    """What the domain scores of a dataset compare against: the classifier and its test accuracy,
+    its features of the test split and the real-vs-real FID floor."""
+
+    classifier: DomainClassifier
+    test_acc: float
+    real_features: torch.Tensor
+    floor: float
+
+
+def domain_reference(dataset: str, data: Data, progress: bool = True) -> DomainReference:
+    """The one way a run or a rescoring gets its domain reference (trained and cached on first use)."""
+    classifier, test_acc = load_or_train(dataset, data, progress)
+    real_features, floor = real_reference(dataset, data, classifier)
+    return DomainReference(classifier, test_acc, real_features, floor)
+
+
 def cached_reference(
     path: Path, features: Callable[[torch.Tensor], torch.Tensor], data: Data
 ) -> tuple[torch.Tensor, float]:
@@ -142,8 +169,12 @@ def _train(model: DomainClassifier, data: Data, progress: bool, path: Path) -> N
     bar_off = None if progress else True  # None: a bar on a terminal only (tqdm)
     plain = progress and not sys.stderr.isatty()
     if plain:
-        print(f"training the domain classifier once ({RECIPE['steps']} steps; its features score"
-              f" FID/KID; cached at {path})", file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"training the domain classifier once ({RECIPE['steps']} steps; its features score"
+            f" FID/KID; cached at {path})",
+            file=sys.stderr,
+            flush=True,
+        )
     for step in tqdm(range(1, RECIPE["steps"] + 1), desc="domain classifier", disable=bar_off):
         idx = torch.randint(n, (RECIPE["batch_size"],), generator=gen).to(data.train_images.device)
         loss = F.cross_entropy(model.classify(data.train_images[idx]), data.train_labels[idx])
@@ -152,6 +183,9 @@ def _train(model: DomainClassifier, data: Data, progress: bool, path: Path) -> N
         optimizer.step()
         schedule.step()
         if plain and step % PLAIN_PROGRESS_EVERY == 0:
-            print(f"domain classifier: step {step}/{RECIPE['steps']}  loss {loss.item():.3f}",
-                  file=sys.stderr, flush=True)  # fmt: skip
+            print(
+                f"domain classifier: step {step}/{RECIPE['steps']}  loss {loss.item():.3f}",
+                file=sys.stderr,
+                flush=True,
+            )
     model.eval()

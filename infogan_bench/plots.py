@@ -36,8 +36,13 @@ def plot_metrics(
     labels = [variant_label(row, axes, defaults) for _, row in table.iterrows()]
     fig, panels = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 0.4 * len(labels) + 1.5))
     for ax, metric in zip([panels] if len(metrics) == 1 else panels, metrics, strict=True):
-        ax.errorbar(table[f"{metric}_mean"], range(len(labels)), xerr=table[f"{metric}_std"].fillna(0),
-                    fmt="o", capsize=3)  # fmt: skip
+        ax.errorbar(
+            table[f"{metric}_mean"],
+            range(len(labels)),
+            xerr=table[f"{metric}_std"].fillna(0),
+            fmt="o",
+            capsize=3,
+        )
         ax.set_yticks(range(len(labels)), labels if ax is fig.axes[0] else [""] * len(labels))
         ax.set_title(metric)
         ax.invert_yaxis()
@@ -83,8 +88,15 @@ def plot_confusion(
     ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for (row, col), share in np.ndenumerate(shares):
         if share >= 0.05:
-            ax.text(col, row, f"{100 * share:.0f}", ha="center", va="center", fontsize=6,
-                    color="white" if share > 0.5 else "black")  # fmt: skip
+            ax.text(
+                col,
+                row,
+                f"{100 * share:.0f}",
+                ha="center",
+                va="center",
+                fontsize=6,
+                color="white" if share > 0.5 else "black",
+            )
     names = list(class_names) if class_names else [str(k) for k in range(n)]
     ax.set_xticks(range(n), names, fontsize=7, rotation=90 if class_names else 0)
     ax.set_yticks(range(n), names, fontsize=7)

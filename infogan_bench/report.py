@@ -315,6 +315,39 @@ def write_report(runs: Runs, out: Path, title: str, fail_below: float = 0.9) -> 
     frame, axes = joint_axes(runs.frame, variant_axes(runs.frame))
     table = variant_table(frame, axes, fail_below)
     effects = marginal_effects(frame, axes)
+    variants_md, effects_md = _write_tables(table, effects, axes, out)
+    constant = [
+        f"{name}={frame[name].iloc[0]}"
+        for name in ("dataset", "steps", "batch_size", "score_samples")
+        if name in frame and name not in axes
+    ]
+    lines = [f"# {title}", "", *_status_lines(frame), ""]
+    lines += [f"Axes: {', '.join(axes) or 'none'}. Fixed: {', '.join(constant)}.", ""]
+    lines += ["## Variants", "", f"Seed failure: failed, or cat_acc < {fail_below}.", ""]
+    lines += [variants_md, ""]
+    lines += ["## Marginal effects (level − baseline, paired over the other axes and seeds)", ""]
+    lines += [effects_md, "", *_too_few_pairs_lines(effects)]
+    if "cat_diagnosis" in frame:  # runs scored with a failure diagnosis
+        per_run = run_table(runs, fail_below)
+        per_run.to_csv(out / "runs.csv", index=False)
+        lines += [
+            "## Runs",
+            "",
+            f"Diagnosis shown for runs with cat_acc < {fail_below:g}. "
+            f"`to {fail_below:g}`: the first eval step with eval_cat_acc ≥ {fail_below:g}.",
+            "",
+        ]
+        lines += [to_markdown(per_run.fillna("").astype(str)), ""]
+    lines += ["## Plots", "", *_plots(runs, frame, table, axes, out, fail_below)]
+    text = "\n".join(lines)
+    (out / "report.md").write_text(text)
+    return text
+
+
+def _write_tables(
+    table: pd.DataFrame, effects: pd.DataFrame, axes: list[str], out: Path
+) -> tuple[str, str]:
+    """The variant and effect tables as csv, tex and md in `out`; returns the two md tables."""
     table.to_csv(out / "variants.csv", index=False)
     effects.to_csv(out / "effects.csv", index=False)
     (out / "variants.tex").write_text(to_latex(format_variants(table, axes, "latex")))
@@ -325,46 +358,36 @@ def write_report(runs: Runs, out: Path, title: str, fail_below: float = 0.9) -> 
     )
     (out / "variants.md").write_text(variants_md + "\n")
     (out / "effects.md").write_text(effects_md + "\n")
+    return variants_md, effects_md
 
-    constant = [
-        f"{name}={frame[name].iloc[0]}"
-        for name in ("dataset", "steps", "batch_size", "score_samples")
-        if name in frame and name not in axes
-    ]
-    lines = [f"# {title}", "", *_status_lines(frame), ""]
-    lines += [f"Axes: {', '.join(axes) or 'none'}. Fixed: {', '.join(constant)}.", ""]
-    lines += [
-        "## Variants",
-        "",
-        f"Seed failure: failed, or cat_acc < {fail_below}.",
-        "",
-        variants_md,
-    ]
-    lines += [
-        "",
-        "## Marginal effects (level − baseline, paired over the other axes and seeds)",
-        "",
-    ]
-    lines += [effects_md, ""]
+
+def _too_few_pairs_lines(effects: pd.DataFrame) -> list[str]:
+    """A note on the axes whose pairs are too few for any p-value below ALPHA; [] if none."""
     capped = too_few_pairs(effects)
-    if capped:
-        listed = ", ".join(f"{axis} (at most {n} pairs)" for axis, n in capped.items())
-        lines += [
-            f"Too few pairs to test: {listed}. With n pairs the smallest two-sided sign-flip "
-            f"p-value is 2/2^n, so these effects cannot reach p < {ALPHA} whatever their size; "
-            "read them by their CIs (a CI that excludes 0 with p = 2/2^n: every pair agrees).",
-            "",
-        ]
-    if "cat_diagnosis" in frame:  # runs scored with a failure diagnosis
-        per_run = run_table(runs, fail_below)
-        per_run.to_csv(out / "runs.csv", index=False)
-        lines += ["## Runs", "", f"Diagnosis shown for runs with cat_acc < {fail_below:g}. "
-                  f"`to {fail_below:g}`: the first eval step with eval_cat_acc ≥ {fail_below:g}.",
-                  ""]  # fmt: skip
-        lines += [to_markdown(per_run.fillna("").astype(str)), ""]
+    if not capped:
+        return []
+    listed = ", ".join(f"{axis} (at most {n} pairs)" for axis, n in capped.items())
+    return [
+        f"Too few pairs to test: {listed}. With n pairs the smallest two-sided sign-flip "
+        f"p-value is 2/2^n, so these effects cannot reach p < {ALPHA} whatever their size; "
+        "read them by their CIs (a CI that excludes 0 with p = 2/2^n: every pair agrees).",
+        "",
+    ]
+
+
+def _plots(
+    runs: Runs,
+    frame: pd.DataFrame,
+    table: pd.DataFrame,
+    axes: list[str],
+    out: Path,
+    fail_below: float,
+) -> list[str]:
+    """metrics.png, curves.png, samples.png (first seed per variant) and confusions.png (the
+    runs below fail_below) in `out`, labelled by what differs from the default; their md lines."""
     defaults = {axis: str(axis_default(axis, runs_dataset(frame))) for axis in axes}
     plot_metrics(table, axes, defaults, out / "metrics.png")
-    lines += ["## Plots", "", "![metrics per variant](metrics.png)", ""]
+    lines = ["![metrics per variant](metrics.png)", ""]
     variant_of = {r["run"]: variant_label(r, axes, defaults) for _, r in frame.iterrows()}
     if len(runs.curves):
         plot_curves(runs.curves, variant_of, out / "curves.png")
@@ -376,11 +399,12 @@ def write_report(runs: Runs, out: Path, title: str, fail_below: float = 0.9) -> 
         plot_sample_grids(dict(sorted(grids.items())), out / "samples.png")
         lines += ["![categories per variant (first seed)](samples.png)", ""]
     failed = set(frame.loc[frame["cat_acc"].lt(fail_below), "run"]) if "cat_acc" in frame else set()
-    confusions = {f"{variant_of[run]}: {run}": path for run, path in sorted(runs.confusions.items())
-                  if run in failed}  # fmt: skip
+    confusions = {
+        f"{variant_of[run]}: {run}": path
+        for run, path in sorted(runs.confusions.items())
+        if run in failed
+    }
     if confusions:
         plot_sample_grids(confusions, out / "confusions.png", columns=5)
         lines += [f"![confusion matrices of the runs below {fail_below:g}](confusions.png)", ""]
-    text = "\n".join(lines)
-    (out / "report.md").write_text(text)
-    return text
+    return lines

@@ -61,9 +61,11 @@ def load_run_dirs(roots: Sequence[str | Path]) -> Runs:
     for root in map(Path, roots):
         if not root.is_dir():
             raise ReportError(f"{root} is not a folder of run dirs")
-        found = [root] if (root / "config.yaml").exists() else sorted(
-            p.parent for p in root.rglob("config.yaml") if "wandb" not in p.parts
-        )  # fmt: skip
+        found = (
+            [root]
+            if (root / "config.yaml").exists()
+            else sorted(p.parent for p in root.rglob("config.yaml") if "wandb" not in p.parts)
+        )
         for path in found:
             run = RunDir(path)
             name = str(path.relative_to(root.parent))  # e.g. axes/000-generator=upsample
@@ -77,7 +79,7 @@ def load_run_dirs(roots: Sequence[str | Path]) -> Runs:
                     "step": r["step"],
                     "train_s": seconds[r["step"]],
                     **{k: r[k] for k in CURVE_METRICS if k in r},
-                }  # fmt: skip
+                }
                 for r in metrics
                 if any(k in r for k in CURVE_METRICS)
             ]
@@ -104,11 +106,15 @@ def load_wandb(path: str, sweep: str | None = None, api: Any = None) -> Runs:
             name = f"{run.name} ({run.id})"
             config = {k: v for k, v in run.config.items() if k in known}
             rows.append(run_row(name, config, dict(run.summary_metrics)))
-            logged = [{"step": r["_step"], "images_per_s": r["images_per_s"]}
-                      for r in run.scan_history(keys=["_step", "images_per_s"])]  # fmt: skip
+            logged = [
+                {"step": r["_step"], "images_per_s": r["images_per_s"]}
+                for r in run.scan_history(keys=["_step", "images_per_s"])
+            ]
             batch_size = config.get("batch_size", RunConfig.batch_size)
-            curves += [{"run": name, "step": step, "train_s": s}
-                       for step, s in train_seconds(logged, batch_size).items()]  # fmt: skip
+            curves += [
+                {"run": name, "step": step, "train_s": s}
+                for step, s in train_seconds(logged, batch_size).items()
+            ]
             for metric in CURVE_METRICS:
                 curves += [
                     {"run": name, "step": r["_step"], metric: r[metric]}

@@ -37,9 +37,18 @@ from infogan_bench.rundir import RunDir, atomic_write_text
 from infogan_bench.signals import on_stop_signals
 
 SWEEP_KEYS = {
-    "program", "command", "method", "metric", "parameters", "name",
-    "description", "project", "entity", "early_terminate", "run_cap",
-}  # fmt: skip
+    "program",
+    "command",
+    "method",
+    "metric",
+    "parameters",
+    "name",
+    "description",
+    "project",
+    "entity",
+    "early_terminate",
+    "run_cap",
+}
 
 
 def _sweeps_engine() -> Any:
@@ -180,8 +189,14 @@ class Children:
         with self.lock:
             if self.stopping is not None:
                 return None
-            child = subprocess.Popen(args, stdout=log, stderr=log, env=env,
-                                     start_new_session=True, preexec_fn=_die_with_parent)  # fmt: skip
+            child = subprocess.Popen(
+                args,
+                stdout=log,
+                stderr=log,
+                env=env,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
             self.running.add(child)
         try:
             return child.wait()
@@ -319,8 +334,11 @@ class _Progress:
             elapsed = time.monotonic() - self.start
             left = self.total - self.count
             eta = clock(elapsed / self.trained * left) if self.trained and left else "-"
-            print(f"[{self.count}/{self.total}] {outcome.name} {outcome.status} "
-                  f"(elapsed {clock(elapsed)}, ETA {eta})", flush=True)  # fmt: skip
+            print(
+                f"[{self.count}/{self.total}] {outcome.name} {outcome.status} "
+                f"(elapsed {clock(elapsed)}, ETA {eta})",
+                flush=True,
+            )
         return outcome
 
 

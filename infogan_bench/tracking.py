@@ -172,8 +172,11 @@ class WandbTracker:
     def log_confusion(self, confusion: list[list[int]], step: int) -> None:
         """W&B's confusion-matrix plot, fed one (label, matched label) pair per counted image."""
         n = len(confusion)
-        cells = [(true, matched, count) for true in range(n) for matched, count in
-                 enumerate(confusion[true])]  # fmt: skip
+        cells = [
+            (true, matched, count)
+            for true in range(n)
+            for matched, count in enumerate(confusion[true])
+        ]
         y_true = [true for true, _, count in cells for _ in range(count)]
         preds = [matched for _, matched, count in cells for _ in range(count)]
         plot = lambda: self.wandb.plot.confusion_matrix(  # noqa: E731

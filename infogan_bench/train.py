@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -41,7 +42,7 @@ from infogan_bench.errors import (
     first_line,
 )
 from infogan_bench.evaluate import eval_scores, score_model
-from infogan_bench.features import load_or_train, real_reference
+from infogan_bench.features import DomainReference, domain_reference
 from infogan_bench.latent import code_entropy
 from infogan_bench.metrics.thickness import ThicknessScale
 from infogan_bench.models import non_finite_weight
@@ -86,8 +87,12 @@ def _train_locked(config: RunConfig, run: RunDir, tracker: Tracker | None) -> di
             stop.trained_to = step  # a signal now stops scoring at once; a resume rescores
             summary = _final_summary(trainer, data, run, tracker, step, clock)
         except Interrupted as err:
-            summary = {"status": "interrupted", "step": err.step, "signal": signal.Signals(err.signum).name,
-                       "wall_time_s": round(clock.elapsed(), 2)}  # fmt: skip
+            summary = {
+                "status": "interrupted",
+                "step": err.step,
+                "signal": signal.Signals(err.signum).name,
+                "wall_time_s": round(clock.elapsed(), 2),
+            }
             _close(run, tracker, summary, preempted=True)
             raise
         except BaseException as err:
@@ -153,6 +158,26 @@ def _stop_requests() -> Iterator[_StopRequest]:
         yield request
 
 
+@dataclass
+class _Interval:
+    """What the loop carries from step to step: the summed losses of the log interval, its
+    length and start, the step last.pt holds and the best eval FID so far."""
+
+    good_step: int | None
+    best_fid: float
+    totals: dict[str, torch.Tensor] = field(default_factory=dict)
+    steps: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    def add(self, losses: dict[str, torch.Tensor]) -> None:
+        for name, value in losses.items():
+            self.totals[name] = self.totals.get(name, 0) + value
+        self.steps += 1
+
+    def restart(self) -> None:
+        self.totals, self.steps, self.started = {}, 0, time.perf_counter()
+
+
 def _train_steps(
     trainer: Trainer,
     data: Data,
@@ -166,65 +191,84 @@ def _train_steps(
     config = trainer.config
     batches = Batches(data, config, trainer.rng)
     # with scoring on, eval steps also score FID and keep the best checkpoint by it
-    reference = None  # the domain classifier and its features of the test split
+    reference = None
     if config.eval_every > 0 and config.score_samples > 0:
-        classifier, _ = load_or_train(config.dataset, data, progress=config.progress)
-        reference = classifier, real_reference(config.dataset, data, classifier)[0]
+        reference = domain_reference(config.dataset, data, progress=config.progress)
     fids = [r["eval_fid_domain"] for r in run.read_metrics() if "eval_fid_domain" in r]
-    best_fid = min(fids, default=math.inf)
-    good_step = start_step if run.checkpoint_path().exists() else None  # step of last.pt
-    totals: dict[str, torch.Tensor] = {}
-    interval_start, interval_steps = time.perf_counter(), 0
+    interval = _Interval(
+        good_step=start_step if run.checkpoint_path().exists() else None,
+        best_fid=min(fids, default=math.inf),
+    )
     # a bar on a terminal; off one (a log file), a plain line per log interval instead
     bar_off = None if config.progress else True
     bar = tqdm(total=config.steps, initial=start_step, disable=bar_off, unit="step")
     log_lines = config.progress and bar.disable
     with bar:
         for step in range(start_step + 1, config.steps + 1):
-            step_losses = trainer.step(batches.real(step - 1), batches.labelled())
-            for name, value in step_losses.items():
-                totals[name] = totals.get(name, 0) + value
-            interval_steps += 1
+            interval.add(trainer.step(batches.real(step - 1), batches.labelled()))
             bar.update(1)
-            save_last = step % config.checkpoint_every == 0 or step == config.steps
-            snapshot = config.snapshot_every > 0 and step % config.snapshot_every == 0
-            if not (step % config.log_every == 0 or save_last or snapshot):
-                if stop.signum is not None:
-                    _stop(trainer, run, step, interval_steps, good_step, clock, stop.signum)
-                continue
-            # nothing non-finite is logged, scored or saved: losses, then the updated weights
-            record = _interval_record(totals, interval_steps, step, config, good_step)
-            _require_finite_weights(trainer, step, interval_steps, good_step)
-            record["images_per_s"] = (
-                interval_steps * config.batch_size / (time.perf_counter() - interval_start)
-            )
-            record["lr_d"] = trainer.opt_d.param_groups[0]["lr"]
-            record["lr_g"] = trainer.opt_g.param_groups[0]["lr"]
-            evaluate_now = config.eval_every > 0 and step % config.eval_every == 0
-            if evaluate_now or step == config.steps:
-                G, D = trainer.generator, trainer.discriminator
-                record.update(eval_scores(G, D, config, data, reference))
-            if record.get("eval_fid_domain", math.inf) < best_fid:
-                best_fid = record["eval_fid_domain"]
-                run.save_checkpoint(trainer.state_dict(step), name="best")
-            run.append_metrics(record)
-            tracker.log(record, step)
-            if evaluate_now and step < config.steps:  # train() writes the final grids
-                samples = save_sample_grids(trainer.generator, config, run.samples, trainer.device)
-                tracker.log_images(samples, step)
-            bar.set_postfix({k: f"{record[k]:.3f}" for k in HEARTBEAT_KEYS})
-            if log_lines:
-                print(_progress_line(record, config), file=sys.stderr, flush=True)
-            totals, interval_start, interval_steps = {}, time.perf_counter(), 0
-            if save_last:
-                run.save_checkpoint(trainer.state_dict(step) | {"elapsed_s": clock.elapsed()})
-                good_step = step
-            if snapshot:
-                run.save_checkpoint(trainer.state_dict(step), name=f"step_{step}")
-            run.write_summary(_running(step, record))
+            if _writes_at(step, config):
+                record = _log_interval(
+                    trainer, data, run, tracker, clock, step, interval, reference
+                )
+                bar.set_postfix({k: f"{record[k]:.3f}" for k in HEARTBEAT_KEYS})
+                if log_lines:
+                    print(_progress_line(record, config), file=sys.stderr, flush=True)
             if stop.signum is not None:  # a logged step keeps its row (and eval) before stopping
-                _stop(trainer, run, step, 0, good_step, clock, stop.signum)
+                _stop(trainer, run, step, interval.steps, interval.good_step, clock, stop.signum)
     return config.steps
+
+
+def _writes_at(step: int, config: RunConfig) -> bool:
+    """Whether step logs a row: every log_every, checkpoint_every and snapshot_every step, the last."""
+    return (
+        step % config.log_every == 0
+        or step % config.checkpoint_every == 0
+        or step == config.steps
+        or (config.snapshot_every > 0 and step % config.snapshot_every == 0)
+    )
+
+
+def _log_interval(
+    trainer: Trainer,
+    data: Data,
+    run: RunDir,
+    tracker: Tracker,
+    clock: _Clock,
+    step: int,
+    interval: _Interval,
+    reference: DomainReference | None,
+) -> dict[str, Any]:
+    """The interval's row (mean losses, speed, eval scores at eval steps) to the metrics file and
+    the tracker; the best, last and snapshot checkpoints due at step; the running summary."""
+    config = trainer.config
+    # nothing non-finite is logged, scored or saved: losses, then the updated weights
+    record = _interval_record(interval.totals, interval.steps, step, config, interval.good_step)
+    _require_finite_weights(trainer, step, interval.steps, interval.good_step)
+    elapsed = time.perf_counter() - interval.started
+    record["images_per_s"] = interval.steps * config.batch_size / elapsed
+    record["lr_d"] = trainer.opt_d.param_groups[0]["lr"]
+    record["lr_g"] = trainer.opt_g.param_groups[0]["lr"]
+    evaluate_now = config.eval_every > 0 and step % config.eval_every == 0
+    if evaluate_now or step == config.steps:
+        G, D = trainer.generator, trainer.discriminator
+        record.update(eval_scores(G, D, config, data, reference))
+    if record.get("eval_fid_domain", math.inf) < interval.best_fid:
+        interval.best_fid = record["eval_fid_domain"]
+        run.save_checkpoint(trainer.state_dict(step), name="best")
+    run.append_metrics(record)
+    tracker.log(record, step)
+    if evaluate_now and step < config.steps:  # train() writes the final grids
+        samples = save_sample_grids(trainer.generator, config, run.samples, trainer.device)
+        tracker.log_images(samples, step)
+    interval.restart()
+    if step % config.checkpoint_every == 0 or step == config.steps:
+        run.save_checkpoint(trainer.state_dict(step) | {"elapsed_s": clock.elapsed()})
+        interval.good_step = step
+    if config.snapshot_every > 0 and step % config.snapshot_every == 0:
+        run.save_checkpoint(trainer.state_dict(step), name=f"step_{step}")
+    run.write_summary(_running(step, record))
+    return record
 
 
 def _stop(
@@ -272,8 +316,9 @@ def _final_summary(
         )
         tracker.log_confusion(final_scores["cat_confusion"], step)
     if run.checkpoint_path("best").exists():
-        best = Trainer.create(config, data.image_shape, data.n_classes, device)
-        summary["best_step"] = best.load_state_dict(run.load_checkpoint("best", device))
+        best, summary["best_step"] = Trainer.from_checkpoint(
+            config, run, "best", data.image_shape, data.n_classes, device
+        )
         best_scores = (  # the best checkpoint may be the final model: its scores are known
             final_scores
             if summary["best_step"] == step

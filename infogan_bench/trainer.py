@@ -28,7 +28,7 @@ from infogan_bench.errors import first_line
 from infogan_bench.latent import Latent, sample_latent, scored_code, split_q
 from infogan_bench.metrics.thickness import ThicknessScale
 from infogan_bench.models import Discriminator, Generator, build_models
-from infogan_bench.rundir import CheckpointError, holds_only_weights
+from infogan_bench.rundir import CheckpointError, RunDir, holds_only_weights
 
 Labelled = tuple[torch.Tensor, torch.Tensor]  # (images (B, C, H, W), labels (B,))
 
@@ -85,6 +85,21 @@ class Trainer:
             guidance=guidance,
         )
 
+    @classmethod
+    def from_checkpoint(
+        cls,
+        config: RunConfig,
+        run: RunDir,
+        name: str,
+        image_shape: tuple[int, int, int],
+        n_classes: int,
+        device: torch.device,
+    ) -> tuple[Trainer, int]:
+        """A trained run's models from its checkpoint `name` (last, best), and that step: the one
+        loader of a finished run's models (rescoring, the best checkpoint's scores)."""
+        trainer = cls.create(config, image_shape, n_classes, device)
+        return trainer, trainer.load_state_dict(run.load_checkpoint(name, device))
+
     def state_dict(self, step: int) -> dict[str, Any]:
         return {
             "config": self.config.to_dict(),
@@ -138,8 +153,11 @@ class Trainer:
         real_logits, q_real = D(real_images)
         fake_logits, q_fake = D(fake_images)
         d_adv = losses.d_adversarial_loss(real_logits, fake_logits, config.label_smoothing)
-        stats = {"loss_d_adv": d_adv, "d_real": torch.sigmoid(real_logits).mean(),
-                 "d_fake": torch.sigmoid(fake_logits).mean()}  # fmt: skip
+        stats = {
+            "loss_d_adv": d_adv,
+            "d_real": torch.sigmoid(real_logits).mean(),
+            "d_fake": torch.sigmoid(fake_logits).mean(),
+        }
         d_loss = d_adv
         if config.q_optimizer != "separate":
             d_loss = d_loss + self._info_loss(q_fake, latent, stats, fake_images)
@@ -296,7 +314,7 @@ def set_threads(config: RunConfig) -> int:
     """Give torch this run's CPU threads (--threads; 0: OMP_NUM_THREADS, else the CPUs this
     process may use) and, when neither chose them, warn once if the machine's load already
     fills those CPUs: runs that share cores slow down far more than they split them
-    (reports/perf.md)."""
+    (reports/perf/)."""
     cpus = len(os.sched_getaffinity(0))
     chosen = config.threads or int(os.environ.get("OMP_NUM_THREADS") or 0)
     threads = chosen or cpus

@@ -70,8 +70,14 @@ def make_run(root: Path, summary: dict | None, **fields) -> Path:
 
 
 def finished(cat_acc: float, fid: float = 10.0, **more: float) -> dict:
-    return {"status": "finished", "step": 100, "cat_acc": cat_acc, "fid_domain": fid,
-            "fid_domain_floor": 5.0, **more}  # fmt: skip
+    return {
+        "status": "finished",
+        "step": 100,
+        "cat_acc": cat_acc,
+        "fid_domain": fid,
+        "fid_domain_floor": 5.0,
+        **more,
+    }
 
 
 @pytest.fixture
@@ -90,7 +96,12 @@ def ablation(tmp_path: Path) -> Path:
                 )
                 fid = 20.0 - 4.0 * (generator == "upsample")
                 make_run(root, finished(acc, fid), generator=generator, d_norm=d_norm, seed=seed)
-    make_run(root, {"status": "failed", "step": 30, "reason": "non-finite loss"},
-             generator="upsample", d_norm="batch", seed=2)  # fmt: skip
+    make_run(
+        root,
+        {"status": "failed", "step": 30, "reason": "non-finite loss"},
+        generator="upsample",
+        d_norm="batch",
+        seed=2,
+    )
     make_run(root, {"status": "running", "step": 10}, generator="transpose", d_norm="batch", seed=2)
     return root

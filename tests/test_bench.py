@@ -35,8 +35,22 @@ def test_suite_and_naive_loop_compute_the_same_losses(digits):
 
 
 def test_bench_command_prints_both_rates_flops_and_scoring(capsys):
-    args = ["bench", "--dataset", "digits", "--device", "cpu", "--batch-size", "16", "32",
-            "--round-steps", "2", "--rounds", "1", "--score-samples", "0"]  # fmt: skip
+    args = [
+        "bench",
+        "--dataset",
+        "digits",
+        "--device",
+        "cpu",
+        "--batch-size",
+        "16",
+        "32",
+        "--round-steps",
+        "2",
+        "--rounds",
+        "1",
+        "--score-samples",
+        "0",
+    ]
     assert main(args) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["batch_size"] for r in lines] == [16, 32]
@@ -61,8 +75,20 @@ def test_time_to_accuracy_stops_at_the_first_eval_reaching_the_target(digits, mo
 
 
 def test_fast_paths_are_timed_against_the_plain_step(capsys):
-    args = ["bench", "--dataset", "digits", "--device", "cpu", "--batch-size", "16",
-            "--round-steps", "2", "--rounds", "1", "--fast-paths"]  # fmt: skip
+    args = [
+        "bench",
+        "--dataset",
+        "digits",
+        "--device",
+        "cpu",
+        "--batch-size",
+        "16",
+        "--round-steps",
+        "2",
+        "--rounds",
+        "1",
+        "--fast-paths",
+    ]
     assert main(args) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["fast_path"] for r in lines] == list(bench.FAST_PATHS)
@@ -74,9 +100,24 @@ def test_fast_paths_are_timed_against_the_plain_step(capsys):
 def test_a_recipe_is_timed_and_counted_against_the_default(capsys):
     """--real-consistency adds one pass of D's trunk over an augmented copy of the real batch
     in D's step: more FLOPs per step than the default, counted, not timed."""
-    args = ["bench", "--dataset", "digits", "--device", "cpu", "--batch-size", "16",
-            "--round-steps", "2", "--rounds", "1", "--recipe", "real_consistency=2",
-            "--recipe", "info_augment=1", "augment_strength=2"]  # fmt: skip
+    args = [
+        "bench",
+        "--dataset",
+        "digits",
+        "--device",
+        "cpu",
+        "--batch-size",
+        "16",
+        "--round-steps",
+        "2",
+        "--rounds",
+        "1",
+        "--recipe",
+        "real_consistency=2",
+        "--recipe",
+        "info_augment=1",
+        "augment_strength=2",
+    ]
     assert main(args) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["recipe"] for r in lines] == [

@@ -8,11 +8,12 @@ from torch import nn
 from infogan_bench import features
 from infogan_bench.config import RunConfig
 from infogan_bench.data import load_dataset
-from infogan_bench.evaluate import evaluate_run_dir, generated_scores
-from infogan_bench.features import RECIPE, load_or_train, real_reference
+from infogan_bench.evaluate import generated_scores
+from infogan_bench.features import RECIPE, DomainReference, load_or_train, real_reference
 from infogan_bench.latent import scored_code
 from infogan_bench.metrics import PROTOCOL_KEYS, registered
 from infogan_bench.metrics.fid import frechet_distance
+from infogan_bench.rescore import evaluate_run_dir
 from infogan_bench.rundir import RunDir
 from infogan_bench.train import train
 from infogan_bench.trainer import Trainer
@@ -62,11 +63,12 @@ class ClassImageGenerator(nn.Module):
 
 
 def test_cat_consistency_is_one_for_a_generator_that_draws_each_codes_class(digits_classifier):
-    data, classifier, *_ = digits_classifier
+    data, classifier, acc, *_ = digits_classifier
     config = RunConfig()
     trainer = Trainer.create(config, data.image_shape, 10, torch.device("cpu"))
     stub = ClassImageGenerator(data, config)
-    scores = generated_scores(stub, trainer.discriminator, config, data, classifier, n_samples=500)
+    reference = DomainReference(classifier, acc, classifier.features(data.test_images), floor=0.0)
+    scores = generated_scores(stub, trainer.discriminator, config, data, reference, n_samples=500)
     assert scores["cat_consistency"] == 1.0
     assert scores["fid_n_fake"] == 500 and scores["fid_ref_split"] == "test"
     assert scores["fid_domain"] > 0 and math.isfinite(scores["kid_domain_mean"])
@@ -84,8 +86,21 @@ def test_trained_run_carries_the_full_score_set_and_rescoring_is_identical(
     monkeypatch.setitem(RECIPE, "steps", 150)  # the fixture's cache key
     config = tiny_config(score_samples=300, eval_every=2)
     summary = train(config)
-    expected = {"fid_domain", "kid_domain_mean", "kid_domain_std", "fid_domain_floor", "cat_consistency", "mi_cat",
-                "cont_r2", "checkerboard", "domain_classifier_test_acc", "cat_acc", "nmi", "ari", "purity"}  # fmt: skip
+    expected = {
+        "fid_domain",
+        "kid_domain_mean",
+        "kid_domain_std",
+        "fid_domain_floor",
+        "cat_consistency",
+        "mi_cat",
+        "cont_r2",
+        "checkerboard",
+        "domain_classifier_test_acc",
+        "cat_acc",
+        "nmi",
+        "ari",
+        "purity",
+    }
     assert expected <= set(summary)
     assert (
         summary["fid_domain"] > summary["fid_domain_floor"]

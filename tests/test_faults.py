@@ -27,7 +27,7 @@ from infogan_bench.errors import (
     NonFiniteLossError,
     ScoringError,
 )
-from infogan_bench.evaluate import evaluate_run_dir
+from infogan_bench.rescore import evaluate_run_dir
 from infogan_bench.results import load_run_dirs
 from infogan_bench.rundir import RunDir
 from infogan_bench.sweep import SweepError, run_dir_name, run_sweep
@@ -35,8 +35,16 @@ from infogan_bench.train import train
 from infogan_bench.trainer import Trainer
 from tests.conftest import wait_for
 
-TINY_FLAGS = ["--dataset=digits", "--batch-size=16", "--log-every=5", "--eval-every=0",
-              "--score-samples=0", "--tracker=none", "--progress=false", "--device=cpu"]  # fmt: skip
+TINY_FLAGS = [
+    "--dataset=digits",
+    "--batch-size=16",
+    "--log-every=5",
+    "--eval-every=0",
+    "--score-samples=0",
+    "--tracker=none",
+    "--progress=false",
+    "--device=cpu",
+]
 
 
 def _env() -> dict[str, str]:
@@ -75,8 +83,17 @@ def _steps(run_dir: Path) -> list[int]:
 
 
 def _tiny(run_dir: Path, **overrides) -> RunConfig:
-    values = dict(dataset="digits", batch_size=16, log_every=5, eval_every=0, score_samples=0,
-                  tracker="none", progress=False, device="cpu", run_dir=str(run_dir))  # fmt: skip
+    values = dict(
+        dataset="digits",
+        batch_size=16,
+        log_every=5,
+        eval_every=0,
+        score_samples=0,
+        tracker="none",
+        progress=False,
+        device="cpu",
+        run_dir=str(run_dir),
+    )
     return RunConfig(**{**values, **overrides})
 
 
@@ -196,8 +213,16 @@ def test_a_second_writer_is_refused_with_the_holders_pid(tmp_path):
 
 
 def test_a_diverging_update_never_reaches_a_checkpoint_or_the_scorer(tmp_path):
-    config = _tiny(tmp_path / "run", lr_d=1e7, lr_g=1e7, steps=20, log_every=1, checkpoint_every=2,
-                   eval_every=2, score_samples=100)  # fmt: skip
+    config = _tiny(
+        tmp_path / "run",
+        lr_d=1e7,
+        lr_g=1e7,
+        steps=20,
+        log_every=1,
+        checkpoint_every=2,
+        eval_every=2,
+        score_samples=100,
+    )
     with pytest.raises(NonFiniteLossError) as err:
         train(config)
     run = RunDir(config.run_dir)
@@ -304,8 +329,12 @@ def test_a_corrupt_mnist_file_is_called_corrupt(tmp_path):
 
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):  # fmt: skip
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
         (raw / name).write_bytes(b"\x00\x00\x08\x03\x00\x00\x00\x05" + b"\x01" * 20)  # truncated
     with pytest.raises(DatasetError, match="look corrupt"):
         load_dataset("mnist", tmp_path)
@@ -313,11 +342,20 @@ def test_a_corrupt_mnist_file_is_called_corrupt(tmp_path):
 
 # --- sweeps -------------------------------------------------------------------------------------
 
-TINY_SWEEP = {"method": "grid", "metric": {"name": "cat_acc", "goal": "maximize"},
-              "parameters": {"dataset": {"value": "digits"}, "batch_size": {"value": 16},
-                             "score_samples": {"value": 0}, "eval_every": {"value": 0},
-                             "log_every": {"value": 5}, "checkpoint_every": {"value": 1000},
-                             "steps": {"value": 10}, "seed": {"values": [0, 1]}}}  # fmt: skip
+TINY_SWEEP = {
+    "method": "grid",
+    "metric": {"name": "cat_acc", "goal": "maximize"},
+    "parameters": {
+        "dataset": {"value": "digits"},
+        "batch_size": {"value": 16},
+        "score_samples": {"value": 0},
+        "eval_every": {"value": 0},
+        "log_every": {"value": 5},
+        "checkpoint_every": {"value": 1000},
+        "steps": {"value": 10},
+        "seed": {"values": [0, 1]},
+    },
+}
 # checkpoint_every 1000: a tiny run's only checkpoints are its signal's and its last step's
 # (each one is 160 MB: the paper's MNIST nets and their Adam states)
 
@@ -371,8 +409,18 @@ def test_a_killed_sweep_runner_leaves_no_orphan_and_a_rerun_finishes(tmp_path):
     sweep["parameters"]["steps"] = {"value": 60}
     sweep["parameters"]["seed"] = {"value": 0}
     path, out = _sweep_file(tmp_path, sweep), tmp_path / "out"
-    command = [sys.executable, "-m", "infogan_bench.cli", "sweep", "run", str(path), "--out",
-               str(out), "--tracker", "none"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "infogan_bench.cli",
+        "sweep",
+        "run",
+        str(path),
+        "--out",
+        str(out),
+        "--tracker",
+        "none",
+    ]
     # started as with nohup (SIGHUP ignored), as long campaigns are
     runner = _popen(command, signal.SIG_IGN, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run = RunDir(out / "000")
@@ -382,8 +430,11 @@ def test_a_killed_sweep_runner_leaves_no_orphan_and_a_rerun_finishes(tmp_path):
     runner.wait()
     wait_for(lambda: run.read_summary().get("status") == "interrupted", 120, run.read_summary)
     assert run.read_summary()["signal"] == "SIGHUP"  # the parent-death signal, however often sent
-    wait_for(lambda: not Path(f"/proc/{child_pid}").exists() or _zombie(child_pid), 120,
-             lambda: (run.read_summary(), (run.path / "train.log").read_text()[-2000:]))  # fmt: skip
+    wait_for(
+        lambda: not Path(f"/proc/{child_pid}").exists() or _zombie(child_pid),
+        120,
+        lambda: (run.read_summary(), (run.path / "train.log").read_text()[-2000:]),
+    )
     rerun = subprocess.run(command, env=_env(), capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
     assert run.read_summary()["status"] == "finished"
@@ -401,8 +452,18 @@ def test_a_stopped_sweep_checkpoints_its_run_starts_no_other_and_a_rerun_finishe
     sweep = json.loads(json.dumps(TINY_SWEEP))
     sweep["parameters"]["steps"] = {"value": 40}
     path, out = _sweep_file(tmp_path, sweep), tmp_path / "out"
-    command = [sys.executable, "-m", "infogan_bench.cli", "sweep", "run", str(path), "--out",
-               str(out), "--tracker", "none"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "infogan_bench.cli",
+        "sweep",
+        "run",
+        str(path),
+        "--out",
+        str(out),
+        "--tracker",
+        "none",
+    ]
     runner = _popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first, second = RunDir(out / "000-seed=0"), RunDir(out / "001-seed=1")
     wait_for(lambda: _running_at(first, 10))

@@ -156,9 +156,14 @@ def test_real_consistency_trains_q_head_and_trunk_in_ds_step(monkeypatch):
     trainer = Trainer.create(config, (1, 28, 28), n_classes=10, device=torch.device("cpu"))
     D = trainer.discriminator
     before = {name: p.detach().clone() for name, p in D.named_parameters()}
-    stats = trainer.d_step(torch.rand(8, 1, 28, 28), trainer.generator(
-        latent.sample_latent(config, 8, trainer.rng, torch.device("cpu")).vector()).detach(),
-        latent.sample_latent(config, 8, trainer.rng, torch.device("cpu")), None)  # fmt: skip
+    stats = trainer.d_step(
+        torch.rand(8, 1, 28, 28),
+        trainer.generator(
+            latent.sample_latent(config, 8, trainer.rng, torch.device("cpu")).vector()
+        ).detach(),
+        latent.sample_latent(config, 8, trainer.rng, torch.device("cpu")),
+        None,
+    )
     moved = {name for name, p in D.named_parameters() if not torch.equal(before[name], p)}
     assert {"trunk.0.weight", "q_head.0.weight"} <= moved and not any("d_head" in n for n in moved)
     assert {"loss_real_consistency", "loss_real_cond_entropy", "loss_real_marginal_gap"} <= set(

@@ -50,15 +50,22 @@ def test_marginal_effects_pair_runs_on_the_other_axes_and_seed(ablation):
     assert report.verdict("cat_acc", 0.1, 0.2) == "not significant"
 
 
-def test_report_command_writes_tables_and_plots(ablation, tmp_path, capsys):
-    assert (
-        main(["report", "--runs", str(ablation), "--name", "t", "--out", str(tmp_path / "rep")])
-        == 0
-    )
-    out = tmp_path / "rep" / "t"
+def test_report_command_writes_tables_and_plots(ablation, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--runs", str(ablation), "--name", "t"]) == 0
+    out = tmp_path / "reports" / "t" / "report"  # a study's report/ folder
     text = capsys.readouterr().out
-    for name in ("report.md", "variants.md", "variants.csv", "variants.tex", "effects.md",
-                 "effects.csv", "effects.tex", "metrics.png", "curves.png"):  # fmt: skip
+    for name in (
+        "report.md",
+        "variants.md",
+        "variants.csv",
+        "variants.tex",
+        "effects.md",
+        "effects.csv",
+        "effects.tex",
+        "metrics.png",
+        "curves.png",
+    ):
         assert (out / name).stat().st_size > 0, name
     assert "10 runs: 8 finished, 1 failed, 1 unfinished" in text
     assert "non-finite loss" in text  # the failed run is listed with its reason
@@ -128,7 +135,7 @@ def test_report_of_one_pair_gives_p_one_not_a_crash(tmp_path, capsys):
     root = tmp_path / "runs"
     make_run(root, finished(0.6), d_norm="batch", seed=0)
     make_run(root, finished(0.7), d_norm="spectral", seed=0)
-    assert main(["report", "--runs", str(root), "--out", str(tmp_path), "--name", "r"]) == 0
+    assert main(["report", "--runs", str(root), "--out", str(tmp_path / "r"), "--name", "r"]) == 0
     effects = pd.read_csv(tmp_path / "r" / "effects.csv")
     row = effects[(effects["metric"] == "cat_acc")].iloc[0]
     assert row["n_pairs"] == 1 and row["p_value"] == 1.0
@@ -185,8 +192,12 @@ def test_replicates_of_a_seed_are_averaged_not_crossed(tmp_path):
     for seed, (one, two) in enumerate([(0.0, 0.02), (0.04, 0.06), (0.08, 0.1)]):
         for replicate, bonus in (("a", one), ("b", two)):
             for weight, acc in ((1.0, 0.8), (2.0, 0.85)):
-                make_run(tmp_path / replicate, finished(acc + bonus + weight * 0.01 * replicate.count("b")),
-                         lambda_cat=weight, seed=seed)  # fmt: skip
+                make_run(
+                    tmp_path / replicate,
+                    finished(acc + bonus + weight * 0.01 * replicate.count("b")),
+                    lambda_cat=weight,
+                    seed=seed,
+                )
     effects = report.marginal_effects(results.load_run_dirs([tmp_path]).frame, ["lambda_cat"])
     cat_acc = effects[effects.metric == "cat_acc"].iloc[0]
     assert (cat_acc.level, cat_acc.baseline, cat_acc.n_pairs) == (1.0, 2.0, 3)
@@ -198,9 +209,13 @@ def test_curves_show_each_run_beside_its_variants_mean(tmp_path, monkeypatch):
     from infogan_bench import plots
 
     curves = pd.DataFrame(
-        {"run": ["a0", "a0", "a1", "a1", "b0", "b0"], "step": [1, 2] * 3,
-         "eval_cat_acc": [0.5, 0.9, 0.5, 0.7, 0.4, 0.6], "eval_fid_domain": [9.0, 5.0] * 3}
-    )  # fmt: skip
+        {
+            "run": ["a0", "a0", "a1", "a1", "b0", "b0"],
+            "step": [1, 2] * 3,
+            "eval_cat_acc": [0.5, 0.9, 0.5, 0.7, 0.4, 0.6],
+            "eval_fid_domain": [9.0, 5.0] * 3,
+        }
+    )
     saved = []
     monkeypatch.setattr(plots.plt.Figure, "savefig", lambda fig, *a, **k: saved.append(fig))
     plots.plot_curves(curves, {"a0": "A", "a1": "A", "b0": "B"}, tmp_path / "curves.png")
@@ -219,8 +234,14 @@ def test_report_shows_the_confusion_matrix_of_each_run_below_fail_below(tmp_path
         plot_confusion([[9, 1], [5, 5]], path / "samples" / "confusion.png", f"seed {seed}")
     tiled = {}
     real_tiles = report.plot_sample_grids
-    monkeypatch.setattr(report, "plot_sample_grids", lambda grids, path, **kw: (
-        tiled.update({path.name: list(grids)}), real_tiles(grids, path, **kw)))  # fmt: skip
+    monkeypatch.setattr(
+        report,
+        "plot_sample_grids",
+        lambda grids, path, **kw: (
+            tiled.update({path.name: list(grids)}),
+            real_tiles(grids, path, **kw),
+        ),
+    )
     text = report.write_report(results.load_run_dirs([root]), tmp_path / "r", "t", fail_below=0.9)
     # 0.6 and 0.85, not 0.95, each titled by its variant (all "default" here) and run
     assert tiled["confusions.png"] == ["default: runs/seed=1", "default: runs/seed=2"]

@@ -20,15 +20,24 @@ from infogan_bench.results import load_run_dirs
 from infogan_bench.slurm import SlurmOptions, batch_script, sweep_status
 from tests.conftest import wait_for
 
-TINY = {"dataset": {"value": "digits"}, "batch_size": {"value": 16}, "log_every": {"value": 5},
-        "checkpoint_every": {"value": 5}, "eval_every": {"value": 0},
-        "score_samples": {"value": 0}}  # fmt: skip
+TINY = {
+    "dataset": {"value": "digits"},
+    "batch_size": {"value": 16},
+    "log_every": {"value": 5},
+    "checkpoint_every": {"value": 5},
+    "eval_every": {"value": 0},
+    "score_samples": {"value": 0},
+}
 
 
 def _sweep(tmp_path: Path, name: str, **parameters: dict) -> Path:
     path = tmp_path / f"{name}.yaml"
-    spec = {"name": name, "method": "grid", "metric": {"name": "cat_acc", "goal": "maximize"},
-            "parameters": {**TINY, **parameters}}  # fmt: skip
+    spec = {
+        "name": name,
+        "method": "grid",
+        "metric": {"name": "cat_acc", "goal": "maximize"},
+        "parameters": {**TINY, **parameters},
+    }
     path.write_text(yaml.safe_dump(spec))
     return path
 
@@ -36,15 +45,41 @@ def _sweep(tmp_path: Path, name: str, **parameters: dict) -> Path:
 def test_dry_run_prints_a_requeueable_array_with_every_option_and_writes_nothing(tmp_path, capsys):
     path = _sweep(tmp_path, "four", steps={"value": 20}, seed={"values": [0, 1, 2, 3]})
     out = tmp_path / "runs"
-    argv = ["sweep", "slurm", str(path), "--out", str(out), "--dry-run", "--tracker=none",
-            "--partition=cpu", "--time=1:00:00", "--cpus-per-task=2", "--gpus-per-task=1",
-            "--mem=8G", "--account=lab", "--qos=low", "--max-parallel=2",
-            "--signal-seconds=300", "--sbatch=--constraint=avx2"]  # fmt: skip
+    argv = [
+        "sweep",
+        "slurm",
+        str(path),
+        "--out",
+        str(out),
+        "--dry-run",
+        "--tracker=none",
+        "--partition=cpu",
+        "--time=1:00:00",
+        "--cpus-per-task=2",
+        "--gpus-per-task=1",
+        "--mem=8G",
+        "--account=lab",
+        "--qos=low",
+        "--max-parallel=2",
+        "--signal-seconds=300",
+        "--sbatch=--constraint=avx2",
+    ]
     assert main(argv) == 0
     script = capsys.readouterr().out
-    for line in ["--array=0-3%2", "--requeue", "--signal=B:TERM@300", "--open-mode=append",
-                 "--partition=cpu", "--time=1:00:00", "--cpus-per-task=2", "--gpus-per-task=1",
-                 "--mem=8G", "--account=lab", "--qos=low", "--constraint=avx2"]:  # fmt: skip
+    for line in [
+        "--array=0-3%2",
+        "--requeue",
+        "--signal=B:TERM@300",
+        "--open-mode=append",
+        "--partition=cpu",
+        "--time=1:00:00",
+        "--cpus-per-task=2",
+        "--gpus-per-task=1",
+        "--mem=8G",
+        "--account=lab",
+        "--qos=low",
+        "--constraint=avx2",
+    ]:
         assert f"#SBATCH {line}\n" in script
     assert f"sweep task {out.resolve()}/sweep.yaml --out {out.resolve()} --tracker=none" in script
     assert 'scontrol requeue "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"' in script
@@ -59,8 +94,13 @@ def test_wandb_tasks_each_run_one_agent_run(tmp_path):
 
 
 def test_task_trains_its_index_and_status_reads_the_run_dirs(tmp_path, capsys):
-    path = _sweep(tmp_path, "mixed", steps={"value": 10},
-                  lr_d={"values": [2e-4, 1e7]}, lr_g={"values": [1e-3, 1e7]})  # fmt: skip
+    path = _sweep(
+        tmp_path,
+        "mixed",
+        steps={"value": 10},
+        lr_d={"values": [2e-4, 1e7]},
+        lr_g={"values": [1e-3, 1e7]},
+    )
     out = tmp_path / "runs"
     assert main(["sweep", "task", str(path), "--out", str(out), "--index=0", "--tracker=none"]) == 0
     # index 3 diverges (lr 1e7): failed, exit 1, so a scheduler would not requeue it
@@ -117,7 +157,9 @@ def test_a_four_run_array_finishes_and_the_report_reads_it(tmp_path, capsys):
 @pytest.mark.slurm
 @needs_cluster
 def test_a_preempted_task_is_requeued_and_resumes_where_it_stopped(tmp_path, capsys):
-    path = _sweep(tmp_path, "one", steps={"value": 300}, checkpoint_every={"value": 5})
+    # ~3 steps/s at one CPU: the TERM comes at step ~20 of 100. last.pt only when the TERM stops it
+    # and at the end (each write of the MNIST nets with their Adam states is ~160 MB)
+    path = _sweep(tmp_path, "one", steps={"value": 100}, checkpoint_every={"value": 1000})
     out = tmp_path / "runs"
     job = _submit(path, out, capsys)
     run = out / "000"
@@ -128,16 +170,16 @@ def test_a_preempted_task_is_requeued_and_resumes_where_it_stopped(tmp_path, cap
     summary = lambda: json.loads((run / "summary.json").read_text())  # noqa: E731
     wait_for(lambda: summary()["status"] in ("interrupted", "finished"), timeout=120)
     stopped_at = summary()["step"]
-    assert summary()["status"] == "interrupted" and 0 < stopped_at < 300
+    assert summary()["status"] == "interrupted" and 0 < stopped_at < 100
     # the task requeued itself; SLURM holds a requeued task ~2 minutes: start it now
     wait_for(
         lambda: any("PENDING" in q for q in _queued(job)), timeout=60, state=lambda: _queued(job)
     )
     subprocess.run(["scontrol", "update", f"JobId={job}_0", "StartTime=now"], check=True)
     wait_for(lambda: not _queued(job), timeout=600, state=lambda: _queued(job))
-    assert summary()["status"] == "finished" and summary()["step"] == 300
+    assert summary()["status"] == "finished" and summary()["step"] == 100
     steps = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
-    assert steps == list(range(5, 301, 5))  # every logged step once: nothing trained twice
+    assert steps == list(range(5, 101, 5))  # every logged step once: nothing trained twice
     log = (out / "slurm" / f"{job}_0.out").read_text()
     assert "requeueing task 0" in log and "restart 1" in log
     assert f"SIGTERM at step {stopped_at}: checkpoint written" in (run / "train.log").read_text()

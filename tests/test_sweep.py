@@ -46,17 +46,32 @@ def test_required_sweeps_exist_with_their_grids():
 
 
 def test_grid_expands_in_wandb_order(tmp_path):
-    path = _write(tmp_path, {"method": "grid", "metric": {"name": "cat_acc", "goal": "maximize"},
-                             "parameters": {"seed": {"values": [0, 1]}, "d_norm": {"values": ["batch", "spectral"]}}})  # fmt: skip
+    path = _write(
+        tmp_path,
+        {
+            "method": "grid",
+            "metric": {"name": "cat_acc", "goal": "maximize"},
+            "parameters": {"seed": {"values": [0, 1]}, "d_norm": {"values": ["batch", "spectral"]}},
+        },
+    )
     assert expand(load_sweep(path)) == [
-        {"d_norm": "batch", "seed": 0}, {"d_norm": "batch", "seed": 1},
-        {"d_norm": "spectral", "seed": 0}, {"d_norm": "spectral", "seed": 1},
-    ]  # fmt: skip
+        {"d_norm": "batch", "seed": 0},
+        {"d_norm": "batch", "seed": 1},
+        {"d_norm": "spectral", "seed": 0},
+        {"d_norm": "spectral", "seed": 1},
+    ]
 
 
 def test_random_sweep_draws_run_cap_configs_reproducibly(tmp_path):
-    path = _write(tmp_path, {"method": "random", "run_cap": 5, "metric": {"name": "cat_acc", "goal": "maximize"},
-                             "parameters": {"lr_g": {"min": 1e-4, "max": 1e-3}, "seed": {"values": [0, 1, 2]}}})  # fmt: skip
+    path = _write(
+        tmp_path,
+        {
+            "method": "random",
+            "run_cap": 5,
+            "metric": {"name": "cat_acc", "goal": "maximize"},
+            "parameters": {"lr_g": {"min": 1e-4, "max": 1e-3}, "seed": {"values": [0, 1, 2]}},
+        },
+    )
     draws = expand(load_sweep(path), seed=7)
     assert len(draws) == 5 and draws == expand(load_sweep(path), seed=7)
     assert all(1e-4 <= d["lr_g"] <= 1e-3 for d in draws)
@@ -90,16 +105,26 @@ def test_bad_sweeps_are_rejected_before_any_run(tmp_path, sweep, message):
 
 
 def test_bayes_offline_is_a_one_line_error(tmp_path, capsys):
-    path = _write(tmp_path, {"method": "bayes", "metric": {"name": "cat_acc", "goal": "maximize"},
-                             "parameters": {"lr_g": {"min": 1e-4, "max": 1e-3}}})  # fmt: skip
+    path = _write(
+        tmp_path,
+        {
+            "method": "bayes",
+            "metric": {"name": "cat_acc", "goal": "maximize"},
+            "parameters": {"lr_g": {"min": 1e-4, "max": 1e-3}},
+        },
+    )
     assert main(["sweep", "run", str(path), "--out", str(tmp_path / "out")]) == 2
     assert "bayes sweeps need the W&B server" in capsys.readouterr().err
 
 
 def test_offline_sweep_runs_logs_to_wandb_resumes_and_survives_a_failed_run(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
-    sweep = {"method": "grid", "metric": {"name": "cat_acc", "goal": "maximize"},
-             "parameters": {**TINY, "d_norm": {"values": ["batch", "spectral"]}}}  # fmt: skip
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # two runs at once: one thread each, as on 2 cores
+    sweep = {
+        "method": "grid",
+        "metric": {"name": "cat_acc", "goal": "maximize"},
+        "parameters": {**TINY, "d_norm": {"values": ["batch", "spectral"]}},
+    }
     out = tmp_path / "out"
     outcomes = run_sweep(_write(tmp_path, sweep), out, workers=2)
     assert [(o.name, o.status) for o in outcomes] == [
@@ -129,8 +154,11 @@ def test_offline_sweep_runs_logs_to_wandb_resumes_and_survives_a_failed_run(tmp_
 
 
 def test_count_runs_the_first_configs_and_a_rerun_continues_with_the_rest(tmp_path, capsys):
-    sweep = {"method": "grid", "metric": {"name": "cat_acc", "goal": "maximize"},
-             "parameters": {**TINY, "seed": {"values": [2, 0, 1]}}}  # fmt: skip
+    sweep = {
+        "method": "grid",
+        "metric": {"name": "cat_acc", "goal": "maximize"},
+        "parameters": {**TINY, "seed": {"values": [2, 0, 1]}},
+    }
     path, out = _write(tmp_path, sweep), tmp_path / "out"
     first = run_sweep(path, out, tracker="none", count=2)
     assert [(o.name, o.status) for o in first] == [
@@ -205,6 +233,7 @@ def test_a_campaign_committed_run_by_run_continues_on_a_fresh_clone(tmp_path, mo
     """reports/commit_run.sh commits each finished run (no checkpoints); a clone reruns the same
     sweep command: finished runs are skipped, an unfinished one without its checkpoint starts
     over, and the report needs only the committed files."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # two runs at once: one thread each, as on 2 cores
     reports = Path(__file__).resolve().parents[1] / "reports"
     for key in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{key}_NAME", "test")
@@ -215,9 +244,16 @@ def test_a_campaign_committed_run_by_run_continues_on_a_fresh_clone(tmp_path, mo
     _git(repo, "init", "-q")
     _git(repo, "add", "reports/.gitignore")
     _git(repo, "commit", "-q", "-m", "start")
-    sweep = {"method": "grid", "metric": {"name": "cat_acc", "goal": "maximize"},
-             "parameters": {**TINY, "steps": {"value": 4}, "checkpoint_every": {"value": 2},
-                            "seed": {"values": [0, 1]}}}  # fmt: skip
+    sweep = {
+        "method": "grid",
+        "metric": {"name": "cat_acc", "goal": "maximize"},
+        "parameters": {
+            **TINY,
+            "steps": {"value": 4},
+            "checkpoint_every": {"value": 2},
+            "seed": {"values": [0, 1]},
+        },
+    }
     path = _write(tmp_path, sweep)
     hook = f"bash {reports / 'commit_run.sh'}"
     monkeypatch.chdir(repo)
@@ -245,20 +281,36 @@ def test_a_campaign_committed_run_by_run_continues_on_a_fresh_clone(tmp_path, mo
     assert [o.status for o in again] == ["skipped", "finished"]
     assert [r["step"] for r in seed1.read_metrics()] == [1, 2, 3, 4]  # started over at step 1
     assert seed1.read_summary()["cat_acc"] == finished["cat_acc"]  # and retrained the same run
-    assert main(["report", "--runs", str(runs), "--out", str(tmp_path), "--name", "r"]) == 0
+    assert main(["report", "--runs", str(runs), "--out", str(tmp_path / "r"), "--name", "r"]) == 0
     assert "2 runs: 2 finished" in (tmp_path / "r" / "report.md").read_text()
 
 
-def test_two_runners_on_one_folder_share_its_runs_and_train_none_twice(tmp_path):
+def test_two_runners_on_one_folder_share_its_runs_and_train_none_twice(tmp_path, monkeypatch):
     """Two lanes of a campaign (reports/mnist_paper/run.sh with WORKERS=2): a second runner
     started while the first trains leaves that run to it and takes the next."""
-    sweep = {"method": "grid", "metric": {"name": "cat_acc", "goal": "maximize"},
-             "parameters": {**TINY, "steps": {"value": 40}, "seed": {"values": [0, 1, 2]}}}  # fmt: skip
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # one thread per lane, as the campaigns run
+    sweep = {
+        "method": "grid",
+        "metric": {"name": "cat_acc", "goal": "maximize"},
+        "parameters": {**TINY, "steps": {"value": 40}, "seed": {"values": [0, 1, 2]}},
+    }
     path, out = _write(tmp_path, sweep), tmp_path / "out"
     first = subprocess.Popen(
-        [sys.executable, "-m", "infogan_bench.cli", "sweep", "run", str(path), "--out", str(out),
-         "--tracker", "none"], stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "infogan_bench.cli",
+            "sweep",
+            "run",
+            str(path),
+            "--out",
+            str(out),
+            "--tracker",
+            "none",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     held = RunDir(out / "000-seed=0")
     wait_for(lambda: held.holder() is not None or first.poll() is not None)
     assert held.holder() is not None, "the first runner never started its first run"
@@ -278,8 +330,11 @@ def test_runs_use_the_runners_code_not_a_checkout_in_the_working_directory(tmp_p
     other = tmp_path / "infogan_bench"  # e.g. another checkout of this repo, or a stale copy
     other.mkdir()
     (other / "__init__.py").write_text("raise ImportError('the working directory copy ran')")
-    sweep = {"method": "grid", "metric": {"name": "cat_acc", "goal": "maximize"},
-             "parameters": TINY}  # fmt: skip
+    sweep = {
+        "method": "grid",
+        "metric": {"name": "cat_acc", "goal": "maximize"},
+        "parameters": TINY,
+    }
     monkeypatch.chdir(tmp_path)
     (outcome,) = run_sweep(_write(tmp_path, sweep), tmp_path / "out", tracker="none")
     log = (tmp_path / "out" / outcome.name / "train.log").read_text()

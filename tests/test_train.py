@@ -13,7 +13,7 @@ import torch
 
 from infogan_bench import losses
 from infogan_bench.config import ConfigError
-from infogan_bench.evaluate import evaluate_run_dir
+from infogan_bench.rescore import evaluate_run_dir
 from infogan_bench.rundir import CheckpointError, RunDir
 from infogan_bench.train import NonFiniteLossError, train
 
@@ -173,9 +173,14 @@ def test_short_digits_run_learns_the_codes(tiny_config):
     The unsupervised cat_acc at this length is not a learning signal (0.122-0.278 over seeds 0-3
     at 1 thread: a trajectory, not a property), so it is the benchmark's number, not a test's."""
     config = tiny_config(
-        steps=150, batch_size=32, log_every=25, eval_every=150, checkpoint_every=150,
-        supervised_fraction=0.05, lambda_cat=1.0,  # the paper's weight, as measured
-    )  # fmt: skip
+        steps=150,
+        batch_size=32,
+        log_every=25,
+        eval_every=150,
+        checkpoint_every=150,
+        supervised_fraction=0.05,
+        lambda_cat=1.0,  # the paper's weight, as measured
+    )
     summary = train(config)
     records = RunDir(config.run_dir).read_metrics()
     # Q recovers the categorical code of generated images: L_I climbs toward ln 10
@@ -191,9 +196,14 @@ def test_short_digits_run_with_real_consistency_keeps_categories_under_augmentat
     where the same runs without the axis end at 0.527-0.573, 0.205-0.225 and 2.226-2.246 (seeds
     0-1, 1 thread): the entropy bound checks that the axis does not collapse the categories."""
     config = tiny_config(
-        steps=150, batch_size=32, log_every=25, eval_every=150, checkpoint_every=150,
-        real_consistency=1.0, lambda_cat=1.0,
-    )  # fmt: skip
+        steps=150,
+        batch_size=32,
+        log_every=25,
+        eval_every=150,
+        checkpoint_every=150,
+        real_consistency=1.0,
+        lambda_cat=1.0,
+    )
     summary = train(config)
     records = RunDir(config.run_dir).read_metrics()
     # the axis leaves InfoGAN's own objective working: L_I climbs toward ln 10
@@ -209,9 +219,15 @@ def test_short_digits_run_with_info_augment_reads_the_code_through_the_affine(ti
     the augmented L_cat falls from 2.33-2.42 (chance: ln 10 = 2.30) at step 25 to 0.50-0.54 at the
     end, L_I climbs from 0.77-0.80 to 2.08-2.11."""
     config = tiny_config(
-        steps=150, batch_size=32, log_every=25, eval_every=150, checkpoint_every=150,
-        info_augment=1.0, augment_strength=2.0, lambda_cat=1.0,
-    )  # fmt: skip
+        steps=150,
+        batch_size=32,
+        log_every=25,
+        eval_every=150,
+        checkpoint_every=150,
+        info_augment=1.0,
+        augment_strength=2.0,
+        lambda_cat=1.0,
+    )
     summary = train(config)
     records = RunDir(config.run_dir).read_metrics()
     # the second L_cat leaves InfoGAN's own objective working: L_I climbs toward ln 10
@@ -222,9 +238,21 @@ def test_short_digits_run_with_info_augment_reads_the_code_through_the_affine(ti
 
 
 def _train_output(tmp_path, stderr) -> None:
-    argv = [sys.executable, "-m", "infogan_bench.cli", "train", "--dataset=digits", "--steps=10",
-            "--batch-size=16", "--log-every=5", "--eval-every=0", "--score-samples=0",
-            "--tracker=none", "--device=cpu", f"--run-dir={tmp_path / 'run'}"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "infogan_bench.cli",
+        "train",
+        "--dataset=digits",
+        "--steps=10",
+        "--batch-size=16",
+        "--log-every=5",
+        "--eval-every=0",
+        "--score-samples=0",
+        "--tracker=none",
+        "--device=cpu",
+        f"--run-dir={tmp_path / 'run'}",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=stderr, env=env, check=True, timeout=300)
 

@@ -47,15 +47,27 @@ def test_each_q_optimizer_mode_updates_exactly_its_parameter_groups(
         assert _moved(trainer, lambda: trainer.info_step(real, None)) == info_step
 
 
-@pytest.mark.parametrize("mode, lr_q, expected", [("with-d", 0.0, 2e-4), ("with-d", 5e-5, 5e-5),
-                                                  ("with-g", 0.0, 1e-3), ("separate", 0.0, 2e-4),
-                                                  ("separate", 3e-4, 3e-4)])  # fmt: skip
+@pytest.mark.parametrize(
+    "mode, lr_q, expected",
+    [
+        ("with-d", 0.0, 2e-4),
+        ("with-d", 5e-5, 5e-5),
+        ("with-g", 0.0, 1e-3),
+        ("separate", 0.0, 2e-4),
+        ("separate", 3e-4, 3e-4),
+    ],
+)
 def test_q_heads_learning_rate(mode, lr_q, expected):
     trainer = _trainer(q_optimizer=mode, lr_q=lr_q)
     q_weight = trainer.discriminator.q_head[0].weight
     optimisers = [trainer.opt_d, trainer.opt_g, trainer.opt_info]
-    rates = [g["lr"] for opt in optimisers if opt for g in opt.param_groups
-             if any(p is q_weight for p in g["params"])]  # fmt: skip
+    rates = [
+        g["lr"]
+        for opt in optimisers
+        if opt
+        for g in opt.param_groups
+        if any(p is q_weight for p in g["params"])
+    ]
     assert rates == [expected]
 
 

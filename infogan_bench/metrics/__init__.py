@@ -93,24 +93,34 @@ METRICS: dict[str, Metric] = {
         curve=True,
         wandb_summary=True,
         reported=False,
-    ),  # fmt: skip
+    ),
     "eval_fid_domain": Metric(
         "min",
         "fid_domain of 2,000 generated images",
         curve=True,
         wandb_summary=True,
         reported=False,
-    ),  # fmt: skip
+    ),
     "mi_lower_bound": Metric(
         "max", "L_I over the log interval (nats)", wandb_summary=True, reported=False
-    ),  # fmt: skip
+    ),
 }
 
 # scored keys that describe the protocol, the model's categories in words or a matrix, or what
 # the tracker failed to record, rather than measure the model with one number
-PROTOCOL_KEYS = ("n_test", "fid_n_fake", "fid_n_real", "fid_ref_split", "fid_domain_floor",
-                 "domain_classifier_test_acc", "cat_diagnosis", "cat_confusion",
-                 "fid_inception_floor", "is_absent", "tracker_lost")  # fmt: skip
+PROTOCOL_KEYS = (
+    "n_test",
+    "fid_n_fake",
+    "fid_n_real",
+    "fid_ref_split",
+    "fid_domain_floor",
+    "domain_classifier_test_acc",
+    "cat_diagnosis",
+    "cat_confusion",
+    "fid_inception_floor",
+    "is_absent",
+    "tracker_lost",
+)
 
 REPORTED = [name for name, m in METRICS.items() if m.reported]
 PLOTTED = [name for name, m in METRICS.items() if m.plotted]

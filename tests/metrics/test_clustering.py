@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from infogan_bench.data import CIFAR10_CLASSES
 from infogan_bench.metrics.clustering import (
     clustering_scores,
     failure_diagnosis,
@@ -55,19 +56,7 @@ def test_failure_diagnosis_names_merged_and_split_classes():
     assert failure_diagnosis(labels, clusters) == (
         "4+9 merged in category 7; 1 split over categories 2, 5"
     )
-    names = (
-        "airplane",
-        "automobile",
-        "bird",
-        "cat",
-        "deer",
-        "dog",
-        "frog",
-        "horse",
-        "ship",
-        "truck",
-    )
-    assert failure_diagnosis(labels, clusters, class_names=names) == (
+    assert failure_diagnosis(labels, clusters, class_names=CIFAR10_CLASSES) == (
         "deer+truck merged in category 7; automobile split over categories 2, 5"
     )
 
