@@ -6,6 +6,7 @@ finished, failed, or unfinished (running, killed, never started). Eval curves co
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,11 +57,15 @@ def train_seconds(rows: Iterable[dict[str, Any]], batch_size: int) -> dict[int, 
 
 
 def load_run_dirs(roots: Sequence[str | Path]) -> Runs:
-    """Every run dir (a folder with config.yaml) at or under each root."""
+    """Every run dir (a folder with config.yaml) at or under each root, named by its path from
+    the roots' common parent (e.g. axes/000-generator=upsample): unique even where two roots end
+    in the same folder name (a/threads=1 and b/threads=1)."""
     rows, curves, grids, confusions = [], [], {}, {}
     for root in map(Path, roots):
         if not root.is_dir():
             raise ReportError(f"{root} is not a folder of run dirs")
+    base = Path(os.path.commonpath([Path(r).resolve().parent for r in roots]))
+    for root in map(Path, roots):
         found = (
             [root]
             if (root / "config.yaml").exists()
@@ -68,7 +73,7 @@ def load_run_dirs(roots: Sequence[str | Path]) -> Runs:
         )
         for path in found:
             run = RunDir(path)
-            name = str(path.relative_to(root.parent))  # e.g. axes/000-generator=upsample
+            name = str(path.resolve().relative_to(base))
             config = run.load_config()
             rows.append(run_row(name, config.to_dict(), run.read_summary()))
             metrics = run.read_metrics()

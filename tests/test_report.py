@@ -170,6 +170,22 @@ def test_run_table_gives_the_training_minutes_to_target_from_the_logged_throughp
     assert list(report.run_table(runs, fail_below=0.99)["min to 0.99"]) == [""]
 
 
+def test_runs_under_two_roots_with_the_same_folder_name_keep_apart(tmp_path):
+    """a/threads=1 and b/threads=1 both hold 000-seed=0: each run keeps its own name and curve."""
+    for arm, acc in (("a", 0.5), ("b", 0.9)):
+        run = RunDir(tmp_path / arm / "threads=1" / "000-seed=0")
+        run.create(RunConfig(lambda_cat=1.0 if arm == "a" else 2.0))
+        run.write_summary(finished(acc))
+        run.append_metrics({"step": 50, "images_per_s": 10.0, "eval_cat_acc": acc})
+    runs = results.load_run_dirs([tmp_path / "a" / "threads=1", tmp_path / "b" / "threads=1"])
+    assert sorted(runs.frame["run"]) == ["a/threads=1/000-seed=0", "b/threads=1/000-seed=0"]
+    curves = runs.curves.set_index("run")["eval_cat_acc"]
+    assert curves["a/threads=1/000-seed=0"] == 0.5 and curves["b/threads=1/000-seed=0"] == 0.9
+    assert results.load_run_dirs([tmp_path / "a"]).frame["run"].tolist() == [
+        "a/threads=1/000-seed=0"  # one root: named from its parent, as before
+    ]
+
+
 @pytest.mark.parametrize("dataset, baseline", [("mnist", 1.0), ("digits", 2.0)])
 def test_effects_are_measured_against_the_datasets_own_default(tmp_path, dataset, baseline):
     for seed in (0, 1):

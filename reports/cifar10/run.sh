@@ -8,9 +8,8 @@
 #   DATA_DIR=/path/with/cifar10 COMMIT=0 bash reports/cifar10/run.sh   # elsewhere, no commits
 # WORKERS=N runs N lanes over that order, each one run at a time with one thread; a lane leaves a
 # run another lane holds (`busy`) and takes the next. Report from the committed runs alone:
-#   infogan-bench report --runs reports/cifar10/runs --out reports/cifar10 --name report
+#   infogan-bench report --runs reports/cifar10/runs --name cifar10
 set -uo pipefail
-workers=${WORKERS:-1}
 export COMMIT=${COMMIT:-1} DATA_DIR=${DATA_DIR:-../shared/data}
 hook='bash reports/cifar10/score.sh "$RUN_DIR"'
 [ "$COMMIT" = 1 ] && hook="bash reports/commit_run.sh && $hook"
@@ -27,11 +26,5 @@ lane() {  # every arm's first seed, then its first two, then all three
   return $status
 }
 
-for n in $(seq 2 "$workers"); do
-  (sleep $((30 * (n - 1))); lane 2>&1 | sed -u "s/^/[lane $n] /") &  # after lane 1 holds a run
-done
-lane
-status=$?
-wait
-[ "$workers" -gt 1 ] && { lane; status=$?; }  # runs a lane left busy to another are done now
-exit $status
+source reports/lanes.sh
+lanes lane

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Issue #20: standard Inception FID/KID (10,000 generated images vs MNIST's 10,000 test images) of
+# Standard Inception FID/KID (10,000 generated images vs MNIST's 10,000 test images) of
 # finished campaign runs whose last.pt is still on this machine, one run after another, run from
 # the repo root. Each run's eval_last.json (domain and Inception scores of its last.pt) is
-# committed, and its scoring time appended to reports/mnist_inception/times.tsv. Runs already
+# committed, and its scoring time appended to reports/mnist_inception/report/times.tsv. Runs already
 # scored are skipped, so the same command continues (COMMIT=0: no commits). The first run also computes and caches the
 # test split's Inception features and the real-vs-real floor (20,000 more images).
 #   bash reports/mnist_inception/score.sh reports/mnist_screen/runs/*/*
 set -uo pipefail
-times=reports/mnist_inception/times.tsv
+times=reports/mnist_inception/report/times.tsv
 [ -f "$times" ] || printf 'run\tthreads\twall_s\tuser_s\tsys_s\tload_before\n' > "$times"
 status=0
 for run in "$@"; do

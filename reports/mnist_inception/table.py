@@ -1,12 +1,12 @@
-"""Issue #20's table, from the committed files alone (run from the repo root):
+"""The standard-Inception-FID table, from the committed files alone (run from the repo root):
 
-    python reports/mnist_inception/table.py > reports/mnist_inception/table.md
+    python reports/mnist_inception/table.py > reports/mnist_inception/report/table.md
 
 Every MNIST run dir under reports/*/runs whose eval_last.json carries an Inception FID (written by
 reports/mnist_inception/score.sh): its standard Inception FID/KID (10,000 generated images against
 the 10,000 test images) beside the domain FID of the same checkpoint and samples, the real-vs-real
 floors of both, how the two FIDs rank the runs (Spearman's rho over the runs scored), and the
-scoring times of reports/mnist_inception/times.tsv.
+scoring times of reports/mnist_inception/report/times.tsv.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def main() -> None:
         print(
             f"\nSpearman's rho (domain FID vs Inception FID, {len(table)} runs): {rho:.2f} (p {p:.2g})"
         )
-    times = pd.read_csv(ROOT / "mnist_inception" / "times.tsv", sep="\t")
+    times = pd.read_csv(ROOT / "mnist_inception" / "report" / "times.tsv", sep="\t")
     print("\n## Scoring times (`infogan-bench evaluate RUN --features inception`)\n")
     print(times.to_markdown(index=False))
 

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# The paper-protocol campaign (issue #12), run from the repo root; each finished run is committed
+# The paper-protocol campaign, run from the repo root; each finished run is committed
 # as it finishes, so the same command on a fresh clone trains only what is missing:
 #   WORKERS=1 bash reports/mnist_paper/run.sh        # one run at a time, one thread (default)
 #   WORKERS=2 bash reports/mnist_paper/run.sh        # two at a time on an idle 2-core machine
 #   DATA_DIR=/path/with/MNIST/raw COMMIT=0 bash reports/mnist_paper/run.sh   # elsewhere, no commits
 # Order: the default recipe (seeds 0-4), then spectral norm, nearest-upsample G and 1 % labels
-# (seeds 0-2 each), then issue #19's confirmation on fresh seeds 5-9: the default again
+# (seeds 0-2 each), then the every-seed study's confirmation on fresh seeds 5-9: the default again
 # (default_fresh) and the screening's pick, real-image consistency at weight 2
 # (consistency_fresh). Each run that finishes is committed, then scored with the standard
-# Inception FID (issue #20, reports/mnist_inception/score.sh) while its checkpoint exists;
+# Inception FID (reports/mnist_inception/score.sh) while its checkpoint exists;
 # INCEPTION=0 skips that (~30 min of one core per run). WORKERS=N runs N lanes over that order,
 # each one run at a time with one thread; a lane leaves a run another lane trains to it (`busy`)
 # and takes the next, so no worker idles while a run is left, across arms too. After the lanes,
@@ -18,9 +18,8 @@
 #   ARMS="consistency_fresh default_fresh" nohup bash reports/mnist_paper/run.sh > /tmp/a.log 2>&1 &
 #   ARMS="default_fresh consistency_fresh" nohup bash reports/mnist_paper/run.sh > /tmp/b.log 2>&1 &
 # The report is made from the committed runs alone:
-#   infogan-bench report --runs reports/mnist_paper/runs --out reports/mnist_paper --name report
+#   infogan-bench report --runs reports/mnist_paper/runs --name mnist_paper
 set -uo pipefail
-workers=${WORKERS:-1}
 commit='bash reports/commit_run.sh'
 [ "${COMMIT:-1}" = 1 ] || commit=true
 [ "${INCEPTION:-1}" = 1 ] && commit="$commit && COMMIT=${COMMIT:-1} bash reports/mnist_inception/score.sh \"\$RUN_DIR\""
@@ -37,14 +36,5 @@ arms() {  # every arm in order, one run at a time; fails when a run is left unfi
   return $status
 }
 
-for lane in $(seq 2 "$workers"); do
-  (sleep $((30 * (lane - 1))); arms 2>&1 | sed -u "s/^/[lane $lane] /") &  # after lane 1 holds a run
-done
-arms
-status=$?
-wait
-if [ "$workers" -gt 1 ]; then  # the runs each lane left busy to another are finished or listed now
-  arms
-  status=$?
-fi
-exit $status
+source reports/lanes.sh
+lanes arms

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue #19's screening at 2,000 x 128 on MNIST, run from the repo root; each finished run is
+# The every-seed study's screening at 2,000 x 128 on MNIST, run from the repo root; each finished run is
 # committed as it finishes, so the same command trains only what is missing:
 #   bash reports/mnist_screen/run.sh lambda_cat2            # one candidate, one thread
 #   bash reports/mnist_screen/run.sh lambda_cat2 consistency  # candidates in order, one lane

@@ -1,6 +1,6 @@
-"""Issue #19's screening tables, from the committed run dirs alone (run from the repo root):
+"""The every-seed study's screening tables, from the committed run dirs alone (run from the repo root):
 
-    python reports/mnist_screen/screen.py > reports/mnist_screen/tables.md
+    python reports/mnist_screen/screen.py > reports/mnist_screen/report/tables.md
 
 1. Is the outcome at 0.9 settled by step 2,000? For every paper-protocol run in
    reports/mnist_paper/runs: eval_cat_acc at step 2,000 (first 2,000 test images) beside the final

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The #7 comparison at the CPU protocol of reports/mnist_cpu (400 steps, batch 64, eval and
+# The training-options comparison at the CPU protocol of reports/mnist_cpu (400 steps, batch 64, eval and
 # checkpoint every 100, 5,000 scoring samples): the default variant and the default with one
 # option switched on, seeds 0-2, two runs at a time with one thread each. Run from the repo root:
 #   bash reports/mnist_tricks/run.sh && infogan-bench report --runs runs/mnist_tricks --name mnist_tricks

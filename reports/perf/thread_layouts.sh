@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Issue #21: images/s for the whole machine when trainings share its CPUs, per layout
+# Images/s for the whole machine when trainings share its CPUs, per layout
 # (processes x threads each), on digits at batch 64 (no eval, no scoring), from the repo root:
-#   bash reports/thread_layouts.sh            # layouts 1x2 2x1 2x2 (a 2-core machine)
-#   LAYOUTS="1x4 2x2 4x1 4x4" STEPS=300 bash reports/thread_layouts.sh
+#   bash reports/perf/thread_layouts.sh            # layouts 1x2 2x1 2x2 (a 2-core machine)
+#   LAYOUTS="1x4 2x2 4x1 4x4" STEPS=300 bash reports/perf/thread_layouts.sh
 # Run it on an otherwise idle machine: the number is the sum of the runs' images/s.
 set -euo pipefail
 steps=${STEPS:-200}
