@@ -13,15 +13,16 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
-
-import torch
+from typing import IO, TYPE_CHECKING, Any
 
 from infogan_bench.config import ConfigError, RunConfig, from_dict, load_yaml, save_yaml
 from infogan_bench.errors import CheckpointError, DiskFullError, RunDirBusyError, first_line
 
 CHECKPOINT_FORMAT = 1
 MODEL_KEYS = ("format", "config", "step", "generator", "discriminator")  # a weights-only file
+if TYPE_CHECKING:  # torch is imported where a checkpoint is read or written: a sweep runner,
+    import torch  # `sweep status` and `report` read run dirs without it (~4 s a process)
+
 FULL_BELOW = 4 * 2**20  # bytes free: a write that failed with less than this hit a full disk
 
 
@@ -156,6 +157,8 @@ class RunDir:
             raise CheckpointError(
                 f"no checkpoint at {path}; train first or pick another --checkpoint"
             )
+        import torch
+
         try:
             state = torch.load(path, map_location=device, weights_only=True)
         except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as err:
@@ -194,6 +197,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def atomic_save(state: dict[str, Any], path: Path) -> None:
     """torch.save to a temp file, then rename: a kill mid-write never leaves a broken file."""
+    import torch
+
     path.parent.mkdir(parents=True, exist_ok=True)
     with _replacing(path) as tmp:
         torch.save(state, tmp)

@@ -223,6 +223,16 @@ def test_sweep_module_imports_wandb_lazily():
     assert "wandb" not in vars(sweep_module)
 
 
+def test_a_sweep_runner_sweep_status_and_report_start_without_torch():
+    """They read run dirs, never weights: torch (~4 s a process) is for the runs they start."""
+    modules = (
+        "infogan_bench.sweep, infogan_bench.slurm, infogan_bench.results, infogan_bench.report"
+    )
+    code = f"import sys, {modules}; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
 def _git(repo: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=repo, check=True, capture_output=True, text=True
