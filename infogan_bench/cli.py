@@ -220,6 +220,10 @@ def _add_slurm_parsers(actions: argparse._SubParsersAction) -> None:
         "--dry-run", action="store_true", help="print the sbatch script, submit nothing"
     )
     slurm.set_defaults(handler=_cmd_sweep_slurm)
+    _add_task_and_status_parsers(actions)
+
+
+def _add_task_and_status_parsers(actions: argparse._SubParsersAction) -> None:
     task = actions.add_parser("task", help="train run --index of the sweep (a SLURM array task)")
     task.add_argument("yaml", help="sweep YAML (W&B format)")
     task.add_argument("--out", required=True, help="folder of the run dirs")
@@ -433,6 +437,12 @@ def _add_bench_parser(commands: argparse._SubParsersAction) -> None:
         default=10000,
         help="generated images for the scoring timing; 0 = skip (default: 10000)",
     )
+    _add_bench_modes(parser)
+    parser.set_defaults(handler=_cmd_bench)
+
+
+def _add_bench_modes(parser: argparse.ArgumentParser) -> None:
+    """bench's other measurements, each instead of the suite against the naive loop."""
     parser.add_argument(
         "--fast-paths",
         action="store_true",
@@ -466,7 +476,6 @@ def _add_bench_parser(commands: argparse._SubParsersAction) -> None:
         default=5000,
         help="with --time-to-acc: give up after this many steps (default: 5000)",
     )
-    parser.set_defaults(handler=_cmd_bench)
 
 
 class _OneLineParser(argparse.ArgumentParser):
