@@ -344,22 +344,23 @@ def time_to_accuracy(
 
 @dataclass(frozen=True)
 class BenchOptions:
-    """What `bench` measures (the command's flags): the suite against the naive loop per batch
-    size; or with fast_paths each candidate path; or with recipes each recipe against the
-    default; or with time_to_acc the training time until cat_acc reaches it."""
+    """What `bench` measures (the command's flags, whose defaults are the CLI's): the suite
+    against the naive loop per batch size; or with fast_paths each candidate path; or with
+    recipes each recipe against the default; or with time_to_acc the training time until
+    cat_acc reaches it."""
 
-    dataset: str = RunConfig.dataset
-    data_dir: str = RunConfig.data_dir
-    device: str = "auto"
-    batch_sizes: tuple[int, ...] = (64, 128)
-    round_steps: int = 20  # steps per timed round
-    rounds: int = 3  # alternating rounds; the median counts
-    score_samples: int = 10000  # generated images for the scoring timing; 0 = skip
-    fast_paths: bool = False
-    recipes: tuple[dict[str, Any], ...] = ()
-    time_to_acc: float | None = None
-    eval_every: int = 100  # with time_to_acc: steps between accuracy checks
-    max_steps: int = 5000  # with time_to_acc: give up after this many steps
+    dataset: str
+    data_dir: str
+    device: str
+    batch_sizes: tuple[int, ...]
+    round_steps: int  # steps per timed round
+    rounds: int  # alternating rounds; the median counts
+    score_samples: int  # generated images for the scoring timing; 0 = skip
+    fast_paths: bool
+    recipes: tuple[dict[str, Any], ...]
+    time_to_acc: float | None
+    eval_every: int  # with time_to_acc: steps between accuracy checks
+    max_steps: int  # with time_to_acc: give up after this many steps
 
 
 def run_bench(options: BenchOptions) -> Iterator[dict[str, Any]]:

@@ -61,11 +61,10 @@ def load_run_dirs(roots: Sequence[str | Path]) -> Runs:
     the roots' common parent (e.g. axes/000-generator=upsample): unique even where two roots end
     in the same folder name (a/threads=1 and b/threads=1)."""
     rows, curves, grids, confusions = [], [], {}, {}
+    base = Path(os.path.commonpath([Path(r).resolve().parent for r in roots]))
     for root in map(Path, roots):
         if not root.is_dir():
             raise ReportError(f"{root} is not a folder of run dirs")
-    base = Path(os.path.commonpath([Path(r).resolve().parent for r in roots]))
-    for root in map(Path, roots):
         found = (
             [root]
             if (root / "config.yaml").exists()
