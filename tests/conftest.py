@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,11 @@ from infogan_bench.config import RunConfig
 from infogan_bench.rundir import RunDir
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def cli_command(*args: object) -> list[str]:
+    """`infogan-bench ARGS` as a subprocess of this Python: the argv of a run, sweep or runner."""
+    return [sys.executable, "-m", "infogan_bench.cli", *map(str, args)]
 
 
 def wait_for(condition, timeout: float = 120.0, state=lambda: None) -> None:

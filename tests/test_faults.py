@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -33,7 +32,7 @@ from infogan_bench.rundir import RunDir
 from infogan_bench.sweep import SweepError, run_dir_name, run_sweep
 from infogan_bench.train import train
 from infogan_bench.trainer import Trainer
-from tests.conftest import wait_for
+from tests.conftest import cli_command, wait_for
 
 TINY_FLAGS = [
     "--dataset=digits",
@@ -62,7 +61,7 @@ def _popen(args: list[str], sighup: signal.Handlers = signal.SIG_DFL, **kw) -> s
 def _start_train(
     run_dir: Path, *flags: str, sighup: signal.Handlers = signal.SIG_DFL
 ) -> subprocess.Popen:
-    args = [sys.executable, "-m", "infogan_bench.cli", "train", *TINY_FLAGS, f"--run-dir={run_dir}"]
+    args = cli_command("train", *TINY_FLAGS, f"--run-dir={run_dir}")
     return _popen(
         [*args, *flags], sighup, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -409,18 +408,7 @@ def test_a_killed_sweep_runner_leaves_no_orphan_and_a_rerun_finishes(tmp_path):
     sweep["parameters"]["steps"] = {"value": 60}
     sweep["parameters"]["seed"] = {"value": 0}
     path, out = _sweep_file(tmp_path, sweep), tmp_path / "out"
-    command = [
-        sys.executable,
-        "-m",
-        "infogan_bench.cli",
-        "sweep",
-        "run",
-        str(path),
-        "--out",
-        str(out),
-        "--tracker",
-        "none",
-    ]
+    command = cli_command("sweep", "run", path, "--out", out, "--tracker", "none")
     # started as with nohup (SIGHUP ignored), as long campaigns are
     runner = _popen(command, signal.SIG_IGN, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run = RunDir(out / "000")
@@ -452,18 +440,7 @@ def test_a_stopped_sweep_checkpoints_its_run_starts_no_other_and_a_rerun_finishe
     sweep = json.loads(json.dumps(TINY_SWEEP))
     sweep["parameters"]["steps"] = {"value": 40}
     path, out = _sweep_file(tmp_path, sweep), tmp_path / "out"
-    command = [
-        sys.executable,
-        "-m",
-        "infogan_bench.cli",
-        "sweep",
-        "run",
-        str(path),
-        "--out",
-        str(out),
-        "--tracker",
-        "none",
-    ]
+    command = cli_command("sweep", "run", path, "--out", out, "--tracker", "none")
     runner = _popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first, second = RunDir(out / "000-seed=0"), RunDir(out / "001-seed=1")
     wait_for(lambda: _running_at(first, 10))

@@ -12,7 +12,7 @@ from infogan_bench.cli import main
 from infogan_bench.config import RunConfig, from_dict
 from infogan_bench.rundir import RunDir
 from infogan_bench.sweep import SweepError, agent_run_dir, expand, load_sweep, run_sweep
-from tests.conftest import wait_for
+from tests.conftest import cli_command, wait_for
 from tests.wandb_records import config_and_summary
 
 SWEEPS = sorted((Path(__file__).resolve().parents[1] / "sweeps").glob("*.yaml"))
@@ -306,18 +306,7 @@ def test_two_runners_on_one_folder_share_its_runs_and_train_none_twice(tmp_path,
     }
     path, out = _write(tmp_path, sweep), tmp_path / "out"
     first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "infogan_bench.cli",
-            "sweep",
-            "run",
-            str(path),
-            "--out",
-            str(out),
-            "--tracker",
-            "none",
-        ],
+        cli_command("sweep", "run", path, "--out", out, "--tracker", "none"),
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -5,7 +5,6 @@ import os
 import pty
 import struct
 import subprocess
-import sys
 import termios
 
 import pytest
@@ -16,6 +15,7 @@ from infogan_bench.config import ConfigError
 from infogan_bench.rescore import evaluate_run_dir
 from infogan_bench.rundir import CheckpointError, RunDir
 from infogan_bench.train import NonFiniteLossError, train
+from tests.conftest import cli_command
 
 
 def _weights(run_dir: str, name: str = "last") -> dict[str, torch.Tensor]:
@@ -238,10 +238,7 @@ def test_short_digits_run_with_info_augment_reads_the_code_through_the_affine(ti
 
 
 def _train_output(tmp_path, stderr) -> None:
-    argv = [
-        sys.executable,
-        "-m",
-        "infogan_bench.cli",
+    argv = cli_command(
         "train",
         "--dataset=digits",
         "--steps=10",
@@ -252,7 +249,7 @@ def _train_output(tmp_path, stderr) -> None:
         "--tracker=none",
         "--device=cpu",
         f"--run-dir={tmp_path / 'run'}",
-    ]
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=stderr, env=env, check=True, timeout=300)
 
