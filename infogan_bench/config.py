@@ -82,6 +82,15 @@ class RunConfig:
             "share of real train images whose labels train Q's categorical head", lo=0.0, hi=1.0
         ),
     )
+    # the nets' size
+    width: float = field(
+        default=1.0,
+        metadata=_doc(
+            "multiplier of every hidden width of G and D/Q (1 = the paper's nets)",
+            lo=0.0,
+            open_lo=True,
+        ),
+    )
     # latent layout
     noise_dim: int = field(default=62, metadata=_doc("incompressible noise z ~ U(-1, 1)", lo=0))
     cat_codes: str = field(

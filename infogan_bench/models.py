@@ -1,15 +1,15 @@
 """InfoGAN networks: Generator, and Discriminator = shared trunk + D head + Q head.
 
 The 28x28 nets are the InfoGAN paper's MNIST architecture (Table 1); 32x32 is a DCGAN-class
-net in the spirit of its SVHN net. Each axis is one small factory: `up_block` (generator)
-and `trunk_layer` (d_norm). Q's output width follows the latent layout and q_cont_loss.
+net in the spirit of its SVHN net; `width` scales both nets' hidden widths. Each axis is one
+small factory: `up_block` (generator) and `trunk_layer` (d_norm). Q's output width follows the latent layout and q_cont_loss.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -29,6 +29,23 @@ class Arch:
     g_up_channels: tuple[int, ...]  # output channels of G's up blocks, except the last (-> image)
     d_conv_channels: tuple[int, ...]  # stride-2 convs of the D/Q trunk
     d_fc_hidden: int  # trunk output width
+    q_hidden: int = 128  # Q head's hidden width
+
+    def scaled(self, width: float) -> Arch:
+        """Every hidden width times `width` (at least 1); the base map's side stays."""
+
+        def scale(n: int) -> int:
+            return max(1, round(n * width))
+
+        return replace(
+            self,
+            g_fc_hidden=None if self.g_fc_hidden is None else scale(self.g_fc_hidden),
+            base_channels=scale(self.base_channels),
+            g_up_channels=tuple(map(scale, self.g_up_channels)),
+            d_conv_channels=tuple(map(scale, self.d_conv_channels)),
+            d_fc_hidden=scale(self.d_fc_hidden),
+            q_hidden=scale(self.q_hidden),
+        )
 
 
 ARCHS = {
@@ -37,12 +54,13 @@ ARCHS = {
 }
 
 
-def arch_for(image_size: int) -> Arch:
+def arch_for(image_size: int, width: float = 1.0) -> Arch:
+    """The nets' sizes for image_size x image_size images, hidden widths times `width`."""
     if image_size not in ARCHS:
         raise ValueError(
             f"no architecture for {image_size}x{image_size} images; have {sorted(ARCHS)}"
         )
-    return ARCHS[image_size]
+    return ARCHS[image_size].scaled(width)
 
 
 def up_block(kind: str, in_ch: int, out_ch: int) -> nn.Module:
@@ -75,10 +93,12 @@ def trunk_layer(norm: str, layer: nn.Module, out_features: int, use_bn: bool) ->
 class Generator(nn.Module):
     """G(latent) -> images (B, C, S, S) in [0, 1]."""
 
-    def __init__(self, latent_dim: int, image_shape: tuple[int, int, int], kind: str) -> None:
+    def __init__(
+        self, latent_dim: int, image_shape: tuple[int, int, int], kind: str, width: float = 1.0
+    ) -> None:
         super().__init__()
         channels, size, _ = image_shape
-        arch = arch_for(size)
+        arch = arch_for(size, width)
         fc: list[nn.Module] = []
         width = latent_dim
         if arch.g_fc_hidden is not None:
@@ -104,10 +124,12 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """Shared trunk with two heads: D's real/fake logit and Q's code parameters."""
 
-    def __init__(self, image_shape: tuple[int, int, int], norm: str, q_out: int) -> None:
+    def __init__(
+        self, image_shape: tuple[int, int, int], norm: str, q_out: int, width: float = 1.0
+    ) -> None:
         super().__init__()
         channels, size, _ = image_shape
-        arch = arch_for(size)
+        arch = arch_for(size, width)
         layers: list[nn.Module] = []
         in_ch = channels
         for i, out_ch in enumerate(arch.d_conv_channels):
@@ -122,15 +144,15 @@ class Discriminator(nn.Module):
         self.trunk = nn.Sequential(*layers)
         self.d_head = nn.Linear(arch.d_fc_hidden, 1)
         self.q_head = nn.Sequential(
-            nn.Linear(arch.d_fc_hidden, 128),
-            nn.BatchNorm1d(128),
+            nn.Linear(arch.d_fc_hidden, arch.q_hidden),
+            nn.BatchNorm1d(arch.q_hidden),
             nn.LeakyReLU(0.1),
-            nn.Linear(128, q_out),
+            nn.Linear(arch.q_hidden, q_out),
         )
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """images (B, C, S, S) -> (d_logits (B,), q_params (B, q_out))."""
-        features = self.trunk(images)  # (B, 1024)
+        features = self.trunk(images)  # (B, d_fc_hidden): 1024 at width 1
         return self.d_head(features).squeeze(1), self.q_head(features)
 
     def q(self, images: torch.Tensor) -> torch.Tensor:
@@ -162,6 +184,6 @@ def eval_mode(*modules: nn.Module) -> Iterator[None]:
 def build_models(
     config: RunConfig, image_shape: tuple[int, int, int]
 ) -> tuple[Generator, Discriminator]:
-    generator = Generator(latent_dim(config), image_shape, config.generator)
-    discriminator = Discriminator(image_shape, config.d_norm, q_output_size(config))
+    generator = Generator(latent_dim(config), image_shape, config.generator, config.width)
+    discriminator = Discriminator(image_shape, config.d_norm, q_output_size(config), config.width)
     return generator, discriminator

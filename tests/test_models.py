@@ -8,6 +8,7 @@ from infogan_bench.config import RunConfig
 from infogan_bench.latent import latent_dim, q_output_size
 from infogan_bench.models import build_models
 from infogan_bench.trainer import Trainer
+from tests.conftest import TEST_WIDTH
 
 AXES = list(
     itertools.product(
@@ -27,6 +28,7 @@ def test_every_axis_combination_builds_and_trains_a_step(
         d_norm=d_norm,
         q_cont_loss=q_cont_loss,
         supervised_fraction=supervised_fraction,
+        width=TEST_WIDTH,
     )
     torch.manual_seed(0)
     trainer = Trainer.create(config, image_shape, n_classes=10, device=torch.device("cpu"))
@@ -70,6 +72,22 @@ def test_paper_mnist_architecture():
         q_output_size(RunConfig()) == 12
         and q_output_size(RunConfig(q_cont_loss="gaussian-nll")) == 14
     )
+
+
+@pytest.mark.parametrize("image_shape", SHAPES)
+def test_width_scales_every_hidden_layer_and_keeps_the_interfaces(image_shape):
+    full, quarter = (build_models(RunConfig(width=w), image_shape) for w in (1.0, 0.25))
+    for big, small in zip(full, quarter, strict=True):
+        big_sizes = [p.shape for p in big.parameters()]
+        small_sizes = [p.shape for p in small.parameters()]
+        assert len(big_sizes) == len(small_sizes)  # the same layers, each narrower
+        n_big, n_small = (sum(p.numel() for p in m.parameters()) for m in (big, small))
+        assert 1 / 20 < n_small / n_big < 1 / 10  # ~width**2 for the hidden-to-hidden weights
+    G, D = quarter
+    fake = G.eval()(torch.rand(3, latent_dim(RunConfig())))
+    assert fake.shape == (3, *image_shape)
+    d_logits, q_params = D.eval()(fake)
+    assert d_logits.shape == (3,) and q_params.shape == (3, q_output_size(RunConfig()))
 
 
 def test_spectral_norm_trunk_has_no_batchnorm_and_unit_singular_values():
