@@ -32,18 +32,9 @@ from infogan_bench.rundir import RunDir
 from infogan_bench.sweep import SweepError, run_dir_name, run_sweep
 from infogan_bench.train import train
 from infogan_bench.trainer import Trainer
-from tests.conftest import cli_command, wait_for
+from tests.conftest import TINY, cli_command, tiny_flags, tiny_parameters, wait_for
 
-TINY_FLAGS = [
-    "--dataset=digits",
-    "--batch-size=16",
-    "--log-every=5",
-    "--eval-every=0",
-    "--score-samples=0",
-    "--tracker=none",
-    "--progress=false",
-    "--device=cpu",
-]
+TINY_FLAGS = tiny_flags(tracker="none", progress="false", device="cpu")
 
 
 def _env() -> dict[str, str]:
@@ -82,17 +73,7 @@ def _steps(run_dir: Path) -> list[int]:
 
 
 def _tiny(run_dir: Path, **overrides) -> RunConfig:
-    values = dict(
-        dataset="digits",
-        batch_size=16,
-        log_every=5,
-        eval_every=0,
-        score_samples=0,
-        tracker="none",
-        progress=False,
-        device="cpu",
-        run_dir=str(run_dir),
-    )
+    values = dict(TINY, tracker="none", progress=False, device="cpu", run_dir=str(run_dir))
     return RunConfig(**{**values, **overrides})
 
 
@@ -345,18 +326,12 @@ TINY_SWEEP = {
     "method": "grid",
     "metric": {"name": "cat_acc", "goal": "maximize"},
     "parameters": {
-        "dataset": {"value": "digits"},
-        "batch_size": {"value": 16},
-        "score_samples": {"value": 0},
-        "eval_every": {"value": 0},
-        "log_every": {"value": 5},
-        "checkpoint_every": {"value": 1000},
-        "steps": {"value": 10},
+        **tiny_parameters(checkpoint_every=1000, steps=10),
         "seed": {"values": [0, 1]},
     },
 }
 # checkpoint_every 1000: a tiny run's only checkpoints are its signal's and its last step's
-# (each one is 160 MB: the paper's MNIST nets and their Adam states)
+# (each ~10 MB at TEST_WIDTH, ~160 MB with the paper's nets: weights and their Adam states)
 
 
 def _sweep_file(tmp_path: Path, sweep: dict, name: str = "sweep.yaml") -> Path:

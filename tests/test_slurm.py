@@ -18,16 +18,9 @@ import yaml
 from infogan_bench.cli import main
 from infogan_bench.results import load_run_dirs
 from infogan_bench.slurm import SlurmOptions, batch_script, sweep_status
-from tests.conftest import wait_for
+from tests.conftest import tiny_parameters, wait_for
 
-TINY = {
-    "dataset": {"value": "digits"},
-    "batch_size": {"value": 16},
-    "log_every": {"value": 5},
-    "checkpoint_every": {"value": 5},
-    "eval_every": {"value": 0},
-    "score_samples": {"value": 0},
-}
+TINY = tiny_parameters(checkpoint_every=5)
 
 
 def _sweep(tmp_path: Path, name: str, **parameters: dict) -> Path:
@@ -157,9 +150,9 @@ def test_a_four_run_array_finishes_and_the_report_reads_it(tmp_path, capsys):
 @pytest.mark.slurm
 @needs_cluster
 def test_a_preempted_task_is_requeued_and_resumes_where_it_stopped(tmp_path, capsys):
-    # ~3 steps/s at one CPU: the TERM comes at step ~20 of 100. last.pt only when the TERM stops it
-    # and at the end (each write of the MNIST nets with their Adam states is ~160 MB)
-    path = _sweep(tmp_path, "one", steps={"value": 100}, checkpoint_every={"value": 1000})
+    # ~25 steps/s at one CPU (TEST_WIDTH nets): the TERM comes at step ~20-40 of 400. last.pt
+    # only when the TERM stops it and at the end
+    path = _sweep(tmp_path, "one", steps={"value": 400}, checkpoint_every={"value": 1000})
     out = tmp_path / "runs"
     job = _submit(path, out, capsys)
     run = out / "000"
@@ -170,16 +163,19 @@ def test_a_preempted_task_is_requeued_and_resumes_where_it_stopped(tmp_path, cap
     summary = lambda: json.loads((run / "summary.json").read_text())  # noqa: E731
     wait_for(lambda: summary()["status"] in ("interrupted", "finished"), timeout=120)
     stopped_at = summary()["step"]
-    assert summary()["status"] == "interrupted" and 0 < stopped_at < 100
-    # the task requeued itself; SLURM holds a requeued task ~2 minutes: start it now
+    assert summary()["status"] == "interrupted" and 0 < stopped_at < 400
+    # the task requeued itself; SLURM holds a requeued task ~2 minutes: start it now, but in a
+    # later second than the requeue (slurmd refuses a task started in the same second with "Job
+    # credential revoked", and SLURM then drops it)
     wait_for(
         lambda: any("PENDING" in q for q in _queued(job)), timeout=60, state=lambda: _queued(job)
     )
+    time.sleep(2)
     subprocess.run(["scontrol", "update", f"JobId={job}_0", "StartTime=now"], check=True)
     wait_for(lambda: not _queued(job), timeout=600, state=lambda: _queued(job))
-    assert summary()["status"] == "finished" and summary()["step"] == 100
+    assert summary()["status"] == "finished" and summary()["step"] == 400
     steps = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
-    assert steps == list(range(5, 101, 5))  # every logged step once: nothing trained twice
+    assert steps == list(range(5, 401, 5))  # every logged step once: nothing trained twice
     log = (out / "slurm" / f"{job}_0.out").read_text()
     assert "requeueing task 0" in log and "restart 1" in log
     assert f"SIGTERM at step {stopped_at}: checkpoint written" in (run / "train.log").read_text()

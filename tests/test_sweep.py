@@ -12,17 +12,11 @@ from infogan_bench.cli import main
 from infogan_bench.config import RunConfig, from_dict
 from infogan_bench.rundir import RunDir
 from infogan_bench.sweep import SweepError, agent_run_dir, expand, load_sweep, run_sweep
-from tests.conftest import cli_command, wait_for
+from tests.conftest import cli_command, tiny_parameters, wait_for
 from tests.wandb_records import config_and_summary
 
 SWEEPS = sorted((Path(__file__).resolve().parents[1] / "sweeps").glob("*.yaml"))
-TINY = {
-    "dataset": {"value": "digits"},
-    "steps": {"value": 2},
-    "batch_size": {"value": 8},
-    "log_every": {"value": 1},
-    "score_samples": {"value": 0},  # cat_acc only: no domain classifier to train
-}
+TINY = tiny_parameters(steps=2, batch_size=8, log_every=1)
 
 
 def _write(tmp_path, sweep: dict) -> Path:

@@ -15,7 +15,7 @@ from infogan_bench.config import ConfigError
 from infogan_bench.rescore import evaluate_run_dir
 from infogan_bench.rundir import CheckpointError, RunDir
 from infogan_bench.train import NonFiniteLossError, train
-from tests.conftest import cli_command
+from tests.conftest import cli_command, tiny_flags
 
 
 def _weights(run_dir: str, name: str = "last") -> dict[str, torch.Tensor]:
@@ -180,6 +180,7 @@ def test_short_digits_run_learns_the_codes(tiny_config):
         checkpoint_every=150,
         supervised_fraction=0.05,
         lambda_cat=1.0,  # the paper's weight, as measured
+        width=1.0,  # the bounds were measured on the paper's nets
     )
     summary = train(config)
     records = RunDir(config.run_dir).read_metrics()
@@ -203,6 +204,7 @@ def test_short_digits_run_with_real_consistency_keeps_categories_under_augmentat
         checkpoint_every=150,
         real_consistency=1.0,
         lambda_cat=1.0,
+        width=1.0,  # the bounds were measured on the paper's nets
     )
     summary = train(config)
     records = RunDir(config.run_dir).read_metrics()
@@ -227,6 +229,7 @@ def test_short_digits_run_with_info_augment_reads_the_code_through_the_affine(ti
         info_augment=1.0,
         augment_strength=2.0,
         lambda_cat=1.0,
+        width=1.0,  # the bounds were measured on the paper's nets
     )
     summary = train(config)
     records = RunDir(config.run_dir).read_metrics()
@@ -240,14 +243,7 @@ def test_short_digits_run_with_info_augment_reads_the_code_through_the_affine(ti
 def _train_output(tmp_path, stderr) -> None:
     argv = cli_command(
         "train",
-        "--dataset=digits",
-        "--steps=10",
-        "--batch-size=16",
-        "--log-every=5",
-        "--eval-every=0",
-        "--score-samples=0",
-        "--tracker=none",
-        "--device=cpu",
+        *tiny_flags(steps=10, tracker="none", device="cpu"),
         f"--run-dir={tmp_path / 'run'}",
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
