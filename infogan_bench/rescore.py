@@ -59,7 +59,7 @@ def evaluate_run_dir(
     }
     if extractor is not None:
         scores.update(inception_scores(trainer.generator, config, data, extractor, n))
-    path = run.path / f"eval_{checkpoint}.json"
+    path = run.rescore_path(checkpoint)
     atomic_write_text(path, json.dumps(scores, indent=2, sort_keys=True) + "\n")
     lost = write_back_scores(config, run.path, scores, prefix=checkpoint)
     if lost is not None:  # the file says what W&B did not get

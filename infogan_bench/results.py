@@ -44,6 +44,15 @@ def run_row(name: str, config: dict[str, Any], summary: dict[str, Any] | None) -
     return row
 
 
+def with_rescore(summary: dict[str, Any], rescore: dict[str, Any]) -> dict[str, Any]:
+    """summary plus the scores of a rescore of its last.pt (`infogan-bench evaluate`:
+    RUN_DIR/eval_last.json, `last/KEY` in W&B) that the summary lacks, such as the standard
+    Inception FID: only for a finished run rescored at the step it ended at."""
+    if summary.get("status") != "finished" or rescore.get("step") != summary.get("step"):
+        return summary
+    return {**rescore, **summary}
+
+
 def train_seconds(rows: Iterable[dict[str, Any]], batch_size: int) -> dict[int, float]:
     """step -> training seconds up to it (scoring and pauses excluded), from each logged row's
     images_per_s: its throughput over the steps since the row before it."""
@@ -74,7 +83,8 @@ def load_run_dirs(roots: Sequence[str | Path]) -> Runs:
             run = RunDir(path)
             name = str(path.resolve().relative_to(base))
             config = run.load_config()
-            rows.append(run_row(name, config.to_dict(), run.read_summary()))
+            summary = with_rescore(run.read_summary(), run.read_rescore())
+            rows.append(run_row(name, config.to_dict(), summary))
             metrics = run.read_metrics()
             seconds = train_seconds(metrics, config.batch_size)
             curves += [
@@ -109,7 +119,9 @@ def load_wandb(path: str, sweep: str | None = None, api: Any = None) -> Runs:
         for run in (api or wandb_api()).runs(path, filters={"sweep": sweep} if sweep else None):
             name = f"{run.name} ({run.id})"
             config = {k: v for k, v in run.config.items() if k in known}
-            rows.append(run_row(name, config, dict(run.summary_metrics)))
+            summary = dict(run.summary_metrics)
+            rescore = {k[5:]: v for k, v in summary.items() if k.startswith("last/")}
+            rows.append(run_row(name, config, with_rescore(summary, rescore)))
             logged = [
                 {"step": r["_step"], "images_per_s": r["images_per_s"]}
                 for r in run.scan_history(keys=["_step", "images_per_s"])

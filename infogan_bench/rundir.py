@@ -127,10 +127,15 @@ class RunDir:
 
     def read_summary(self) -> dict[str, Any]:
         """summary.json, or {} when there is none (or it is unreadable, e.g. cut by a full disk)."""
-        try:
-            return json.loads(self.summary_path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return {}
+        return _read_json(self.summary_path)
+
+    def rescore_path(self, checkpoint: str = "last") -> Path:
+        """Where `infogan-bench evaluate` writes its scores of a checkpoint."""
+        return self.path / f"eval_{checkpoint}.json"
+
+    def read_rescore(self, checkpoint: str = "last") -> dict[str, Any]:
+        """The scores at rescore_path, or {} as read_summary."""
+        return _read_json(self.rescore_path(checkpoint))
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         atomic_write_text(self.summary_path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
@@ -181,6 +186,13 @@ def weights_only(state: dict[str, Any]) -> dict[str, Any]:
 def holds_only_weights(state: dict[str, Any]) -> bool:
     """A checkpoint dict made by weights_only: it can be sampled and scored, not resumed."""
     return "opt_g" not in state
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
 
 
 def _temporary(path: Path) -> Path:

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -5,7 +6,9 @@ import pandas as pd
 import pytest
 
 from infogan_bench import report, results
+from infogan_bench.config import RunConfig
 from infogan_bench.rundir import RunDir
+from tests.conftest import finished
 
 
 def test_run_dirs_load_with_status_names_and_curves(ablation):
@@ -65,3 +68,30 @@ def test_wandb_failure_is_a_one_line_error():
 
     with pytest.raises(results.ReportError, match="could not be read.*wandb login"):
         results.load_wandb("me/nope", api=Broken())
+
+
+def test_a_rescore_of_the_final_step_adds_its_scores_to_the_runs_row(tmp_path):
+    """`infogan-bench evaluate --features inception` writes eval_last.json: its Inception FID
+    reaches the tables; a rescore of an earlier last.pt, or of an unfinished run, does not."""
+    scored, stale, running = (RunDir(tmp_path / "runs" / name) for name in "abc")
+    for run, summary, step in (
+        (scored, finished(0.8), 100),
+        (stale, finished(0.7), 50),
+        (running, {"status": "running", "step": 50}, 50),
+    ):
+        run.create(RunConfig(seed=ord(run.path.name)))
+        run.write_summary(summary)
+        rescore = {"checkpoint": "last", "step": step, "cat_acc": 0.1, "fid_inception": 42.0}
+        run.rescore_path().write_text(json.dumps(rescore))
+    frame = results.load_run_dirs([tmp_path / "runs"]).frame.set_index("run")
+    assert frame.loc["runs/a", "fid_inception"] == 42.0
+    assert frame.loc["runs/a", "cat_acc"] == 0.8  # the summary's own scores stay
+    assert frame.loc[["runs/b", "runs/c"], "fid_inception"].isna().all()
+    remote = SimpleNamespace(
+        name="a",
+        id="a",
+        config=RunConfig().to_dict(),
+        summary_metrics={**finished(0.8), "last/step": 100, "last/fid_inception": 42.0},
+        scan_history=lambda keys: [],
+    )
+    assert results.load_wandb("me/proj", api=FakeApi([remote])).frame["fid_inception"][0] == 42.0
