@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from infogan_bench.cache import cache_dir
+from infogan_bench.cache import cache_dir, one_writer
 from infogan_bench.data import Data
 from infogan_bench.metrics.fid import frechet_distance
 from infogan_bench.rundir import atomic_save
@@ -90,17 +90,17 @@ def load_or_train(
     """The cached classifier for dataset (trained on first use); returns it and its test accuracy."""
     path = _cache_path(dataset)
     model = DomainClassifier(data.image_shape, data.n_classes).to(data.train_images.device)
-    if path.exists():
-        state = torch.load(path, map_location=data.train_images.device, weights_only=True)
-        model.load_state_dict(state["model"])
-        return model.eval().to(memory_format=torch.channels_last), float(state["test_acc"])
-    _train(model, data, progress, path)
-    model.to(memory_format=torch.channels_last)
-    predictions = model.head(model.features(data.test_images)).argmax(1)
-    test_acc = float((predictions == data.test_labels).float().mean())
-    atomic_save(
-        {"model": model.state_dict(), "test_acc": test_acc, "recipe": json.dumps(RECIPE)}, path
-    )
+    with one_writer(path):
+        if path.exists():
+            state = torch.load(path, map_location=data.train_images.device, weights_only=True)
+            model.load_state_dict(state["model"])
+            return model.eval().to(memory_format=torch.channels_last), float(state["test_acc"])
+        _train(model, data, progress, path)
+        model.to(memory_format=torch.channels_last)
+        predictions = model.head(model.features(data.test_images)).argmax(1)
+        test_acc = float((predictions == data.test_labels).float().mean())
+        state = {"model": model.state_dict(), "test_acc": test_acc, "recipe": json.dumps(RECIPE)}
+        atomic_save(state, path)
     return model.eval(), test_acc
 
 
@@ -137,13 +137,15 @@ def cached_reference(
     """features(test split) and the real-vs-real FID floor (the first len(test) train images
     against the test split), read from `path` or computed once and saved there."""
     device = data.test_images.device
-    if path.exists():
-        state = torch.load(path, map_location=device, weights_only=True)
-        if len(state["test_features"]) == len(data.test_images):
-            return state["test_features"], float(state["floor"])
-    test_features = features(data.test_images)
-    floor = frechet_distance(features(data.train_images[: len(data.test_images)]), test_features)
-    atomic_save({"test_features": test_features.cpu(), "floor": floor}, path)
+    with one_writer(path):
+        if path.exists():
+            state = torch.load(path, map_location=device, weights_only=True)
+            if len(state["test_features"]) == len(data.test_images):
+                return state["test_features"], float(state["floor"])
+        test_features = features(data.test_images)
+        train_features = features(data.train_images[: len(data.test_images)])
+        floor = frechet_distance(train_features, test_features)
+        atomic_save({"test_features": test_features.cpu(), "floor": floor}, path)
     return test_features, floor
 
 
