@@ -287,13 +287,22 @@ def _status_lines(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
+# Per-run scores shown only when some run has them (Inception scores come from a rescore).
+OPTIONAL_RUN_COLUMNS = [
+    "fid_inception", "kid_inception_mean", "precision", "recall", "checkerboard", "cont_r2",
+    "d_real", "d_fake", "wall_time_s",
+]  # fmt: skip
+
+
 def run_table(runs: Runs, fail_below: float = 0.9) -> pd.DataFrame:
-    """One row per run: the accuracy scores, FID, the first eval step at fail_below and the
+    """One row per run: the accuracy scores, FID (and the scores of OPTIONAL_RUN_COLUMNS that
+    some run has, e.g. a rescore's Inception FID), the first eval step at fail_below and the
     training minutes to it (scoring excluded) and, for a run below it, its failure diagnosis."""
     frame = runs.frame.sort_values("run")
     at_target = runs.curves[runs.curves["eval_cat_acc"] >= fail_below].sort_values("step")
     reached = at_target.groupby("run")[["step", "train_s"]].first()
-    columns = ["cat_acc", "best_cat_acc", "nmi", "fid_domain"]
+    optional = [c for c in OPTIONAL_RUN_COLUMNS if c in frame and frame[c].notna().any()]
+    columns = ["cat_acc", "best_cat_acc", "nmi", "fid_domain", *optional]
     table = pd.DataFrame({"run": frame["run"], "status": frame["status"]})
     for column in columns:
         values = frame[column] if column in frame else pd.Series(np.nan, index=frame.index)

@@ -1,3 +1,5 @@
+import json
+
 import pandas as pd
 import pytest
 
@@ -154,6 +156,19 @@ def test_run_table_shows_steps_to_target_and_diagnoses_only_low_runs(tmp_path):
     assert list(lower["to 0.4"]) == ["50", "100", "50"] and not any(lower["diagnosis"])
     text = report.write_report(results.load_run_dirs([root]), tmp_path / "r", "t")
     assert "4+9 merged in category 7" in text and (tmp_path / "r" / "runs.csv").exists()
+
+
+def test_run_table_shows_the_inception_scores_some_run_has(tmp_path):
+    root = tmp_path / "runs"
+    make_run(root, finished(0.5, cat_diagnosis="", checkerboard=230.0), seed=0)
+    scored = make_run(root, finished(0.6, cat_diagnosis="", checkerboard=0.6), seed=1)
+    rescore = {"checkpoint": "last", "step": 100, "fid_inception": 88.7, "precision": 0.64}
+    RunDir(scored).rescore_path().write_text(json.dumps(rescore))
+    table = report.run_table(results.load_run_dirs([root]), fail_below=0.9)
+    assert list(table["fid_inception"]) == ["", "88.7"]
+    assert list(table["precision"]) == ["", "0.640"]
+    assert list(table["checkerboard"]) == ["230", "0.600"]
+    assert "recall" not in table and "cont_r2" not in table  # no run has them
 
 
 def test_run_table_gives_the_training_minutes_to_target_from_the_logged_throughput(tmp_path):
