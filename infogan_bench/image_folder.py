@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from infogan_bench.cache import cache_dir
+from infogan_bench.cache import cache_dir, one_writer
 from infogan_bench.errors import DatasetError
 from infogan_bench.rundir import atomic_save
 
@@ -42,16 +42,18 @@ def load_image_folder(
     files = _list_files(root, classes)
     key = _tree_key(root, classes, files)
     path = cache_dir() / "datasets" / f"{root.name}-{key}.pt"
-    if path.exists():
-        try:
-            cached = torch.load(path, weights_only=True)
-            return tuple(cached[name] for name in ("train_x", "train_y", "test_x", "test_y"))
-        except Exception:  # a torn or stale cache file: decode again
-            path.unlink(missing_ok=True)
-    splits = {split: _shuffled(*_decode(files[split], split)) for split in SPLITS}
-    _check_shapes(splits)
-    tensors = (*splits["train"], *splits["test"])
-    atomic_save(dict(zip(("train_x", "train_y", "test_x", "test_y"), tensors, strict=True)), path)
+    with one_writer(path):  # two runs starting at once decode the tree once
+        if path.exists():
+            try:
+                cached = torch.load(path, weights_only=True)
+                return tuple(cached[name] for name in ("train_x", "train_y", "test_x", "test_y"))
+            except Exception:  # a torn or stale cache file: decode again
+                path.unlink(missing_ok=True)
+        splits = {split: _shuffled(*_decode(files[split], split)) for split in SPLITS}
+        _check_shapes(splits)
+        tensors = (*splits["train"], *splits["test"])
+        names = ("train_x", "train_y", "test_x", "test_y")
+        atomic_save(dict(zip(names, tensors, strict=True)), path)
     return tensors
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+from infogan_bench import image_folder
 from infogan_bench.data import CIFAR10_CLASSES, DatasetError, load_dataset
 from infogan_bench.image_folder import load_image_folder
 from tests.conftest import SHARED_DATA
@@ -77,6 +80,33 @@ def test_decoded_tree_is_cached_and_decoded_again_when_the_tree_changes(tmp_path
     os.utime(image, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     with pytest.raises(DatasetError, match=f"cannot read image {image}"):
         load_image_folder(tmp_path, classes)
+
+
+def test_two_runs_starting_at_once_decode_the_tree_once(tmp_path, monkeypatch):
+    """Two threads stand in for two campaign lanes (flock conflicts between two open() calls)."""
+    classes = ("a", "b")
+    _write_tree(tmp_path, classes)
+    decoded = []
+
+    def slow_decode(files, split):
+        decoded.append(split)
+        time.sleep(0.3)
+        return decode(files, split)
+
+    decode = image_folder._decode
+    monkeypatch.setattr(image_folder, "_decode", slow_decode)
+    results: list = [None, None]
+
+    def load(i: int) -> None:
+        results[i] = load_image_folder(tmp_path, classes)
+
+    threads = [threading.Thread(target=load, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(decoded) == ["test", "train"]  # each split decoded once, by one of the two
+    assert all(torch.equal(a, b) for a, b in zip(*results, strict=True))
 
 
 def test_gray_28px_folder_loads_with_sorted_class_names(tmp_path):
