@@ -51,7 +51,8 @@ def joint_axes(frame: pd.DataFrame, axes: list[str]) -> tuple[pd.DataFrame, list
     frame = frame.copy()
     for group in groups:
         if len(group) > 1:
-            frame["+".join(group)] = frame[group].agg(_joint_level, axis=1)
+            # object rows keep an int field an int (a float row would read 62 as 62.0)
+            frame["+".join(group)] = frame[group].astype(object).agg(_joint_level, axis=1)
     return frame, ["+".join(group) for group in groups]
 
 

@@ -133,6 +133,22 @@ def test_a_recipe_of_several_fields_is_one_joint_axis_paired_with_the_default(tm
     assert f"Axes: d_norm, {joint}." in text and "2.0/1.0/2.0 − 0.0/0.0/1.0" in text
 
 
+def test_a_joint_axis_of_an_int_and_a_float_field_finds_its_default_level(tmp_path):
+    """noise_dim (int) with lambda_cont (float): the default runs' level is the default's."""
+    for seed in (0, 1):
+        make_run(tmp_path, finished(0.5), seed=seed)
+        make_run(tmp_path, finished(0.6), seed=seed, noise_dim=64, lambda_cont=1.0)
+        make_run(tmp_path, finished(0.4), seed=seed, noise_dim=16, lambda_cont=2.0)
+    runs = results.load_run_dirs([tmp_path])
+    frame, axes = report.joint_axes(runs.frame, report.variant_axes(runs.frame))
+    assert axes == ["noise_dim+lambda_cont"]
+    assert report.axis_default(axes[0]) == "62/0.1" and "62/0.1" in set(frame[axes[0]])
+    effects = report.marginal_effects(frame, axes)
+    cat_acc = effects[effects.metric == "cat_acc"].set_index("level")
+    assert set(cat_acc.baseline) == {"62/0.1"}  # not the alphabetically first level, 16/2.0
+    assert cat_acc.loc["64/1.0"]["mean"] == pytest.approx(0.1)
+
+
 def test_report_of_one_pair_gives_p_one_not_a_crash(tmp_path, capsys):
     root = tmp_path / "runs"
     make_run(root, finished(0.6), d_norm="batch", seed=0)
