@@ -29,6 +29,7 @@ ORDER_SEED = 0
 ALLOWED_SHAPES = {(1, 28), (3, 32)}
 
 Files = dict[str, list[tuple[Path, int]]]  # split -> [(file, label)]
+CACHED = ("train_x", "train_y", "test_x", "test_y")  # the cache file's tensors, in return order
 
 
 def load_image_folder(
@@ -46,14 +47,13 @@ def load_image_folder(
         if path.exists():
             try:
                 cached = torch.load(path, weights_only=True)
-                return tuple(cached[name] for name in ("train_x", "train_y", "test_x", "test_y"))
+                return tuple(cached[name] for name in CACHED)
             except Exception:  # a torn or stale cache file: decode again
                 path.unlink(missing_ok=True)
         splits = {split: _shuffled(*_decode(files[split], split)) for split in SPLITS}
         _check_shapes(splits)
         tensors = (*splits["train"], *splits["test"])
-        names = ("train_x", "train_y", "test_x", "test_y")
-        atomic_save(dict(zip(names, tensors, strict=True)), path)
+        atomic_save(dict(zip(CACHED, tensors, strict=True)), path)
     return tensors
 
 
