@@ -199,7 +199,13 @@ def real_inception_reference(
 ) -> tuple[torch.Tensor, float]:
     """Inception features of the test split (N, 2048) and the real-vs-real FID floor, computed
     once per dataset and weights and cached (see features.cached_reference)."""
+    path = inception_cache(dataset, extractor, "real")
+    return cached_reference(path, lambda images: inception_features(extractor, images), data)
+
+
+def inception_cache(dataset: str, extractor: nn.Module, name: str) -> Path:
+    """Where features of dataset under these Inception weights are cached: the file's name
+    carries a hash of the weights, so other weights never read them."""
     first_conv = next(extractor.parameters()).detach().cpu().numpy().tobytes()
     weights_key = hashlib.sha256(first_conv).hexdigest()[:12]
-    path = cache_dir() / "inception" / f"{dataset}-{weights_key}.real.pt"
-    return cached_reference(path, lambda images: inception_features(extractor, images), data)
+    return cache_dir() / "inception" / f"{dataset}-{weights_key}.{name}.pt"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import torch
 
-from infogan_bench.cache import cache_dir
 from infogan_bench.data import load_dataset
 from infogan_bench.inception import (
+    inception_cache,
     inception_extractor,
     inception_features,
     real_inception_reference,
@@ -32,12 +32,16 @@ def train_features(data_dir: str) -> tuple[torch.Tensor, torch.Tensor, float]:
     test, floor_10k = real_inception_reference("cifar10", data, extractor)
     chunks = []
     for start in range(0, len(data.train_images), CHUNK):
-        path = cache_dir() / "inception" / f"cifar10-train-{start:05d}.pt"
-        if not path.exists():
-            images = data.train_images[start : start + CHUNK]
-            atomic_save({"features": inception_features(extractor, images)}, path)
-            print(f"train images {start + len(images):,} of {len(data.train_images):,}", flush=True)
-        chunks.append(torch.load(path, weights_only=True)["features"])
+        path = inception_cache("cifar10", extractor, f"train-{start:05d}")
+        if path.exists():
+            features = torch.load(path, weights_only=True)["features"]
+        else:
+            features = inception_features(extractor, data.train_images[start : start + CHUNK])
+            atomic_save({"features": features}, path)
+            print(
+                f"train images {start + len(features):,} of {len(data.train_images):,}", flush=True
+            )
+        chunks.append(features)
     return torch.cat(chunks), test, floor_10k
 
 
