@@ -192,7 +192,7 @@ def benchmark(
     scoring_rate = None
     if score_samples > 0:
         start = time.perf_counter()
-        score_model(trainer.generator, trainer.discriminator, config, data, score_samples)
+        score_model(trainer.sampler, trainer.discriminator, config, data, score_samples)
         scoring_rate = score_samples / (time.perf_counter() - start)
     return BenchResult(
         device=device_name(device),

@@ -26,6 +26,7 @@ Dataset = Literal["digits", "mnist", "fashion-mnist", "cifar10"]
 GeneratorKind = Literal["transpose", "upsample"]
 DNorm = Literal["batch", "spectral"]
 QContLoss = Literal["mse", "gaussian-nll"]
+AdvLoss = Literal["non-saturating", "hinge"]
 QOptimizer = Literal["with-d", "with-g", "separate"]
 ContGuidance = Literal["none", "thickness"]
 Device = Literal["auto", "cpu", "cuda"]
@@ -114,6 +115,28 @@ class RunConfig:
     lr_g: float = field(
         default=1e-3, metadata=_doc("Adam learning rate of G", lo=0.0, open_lo=True)
     )
+    adv_loss: AdvLoss = field(
+        default="non-saturating",
+        metadata=_doc(
+            "adversarial loss: non-saturating BCE (paper), or hinge (D: max(0, 1 -/+ logit);"
+            " G: -logit)"
+        ),
+    )
+    d_steps: int = field(
+        default=1,
+        metadata=_doc("D updates per G update, each on a fresh real and generated batch", lo=1),
+    )
+    ema_decay: float = field(
+        default=0.0,
+        metadata=_doc(
+            "decay of an exponential moving average of G's weights and BatchNorm statistics,"
+            " which then draws every sample and score (the raw G's domain scores kept beside);"
+            " ramped up as min(decay, (1 + n) / (10 + n)) over the first updates; 0 = off",
+            lo=0.0,
+            hi=1.0,
+            open_hi=True,
+        ),
+    )
     q_optimizer: QOptimizer = field(
         default="with-d",
         metadata=_doc(
@@ -184,7 +207,9 @@ class RunConfig:
     batch_size: int = field(default=64, metadata=_doc("images per step", lo=1))
     steps: int = field(
         default=2000,
-        metadata=_doc("training steps (one D and one G update each)", lo=1, role="length"),
+        metadata=_doc(
+            "training steps (d_steps D updates and one G update each)", lo=1, role="length"
+        ),
     )
     seed: int = field(
         default=0,
@@ -226,6 +251,15 @@ class RunConfig:
         default=10000,
         metadata=_doc(
             "generated images for FID/KID and code metrics at the end; 0 = cat_acc only", lo=0
+        ),
+    )
+    stop_when_d_won: int = field(
+        default=0,
+        metadata=_doc(
+            "stop the run as failed once D has won (d_separation >= 0.98, docs/runs.md) for this"
+            " many steps in a row; 0 = never",
+            lo=0,
+            role="bookkeeping",
         ),
     )
     snapshot_every: int = field(
@@ -280,6 +314,8 @@ class RunConfig:
             raise ConfigError("cat_codes/n_cont_codes: need at least one latent code")
         if self.cont_guidance != "none" and self.n_cont_codes == 0:
             raise ConfigError("cont_guidance: needs a continuous code (n_cont_codes is 0)")
+        if self.adv_loss == "hinge" and self.label_smoothing > 0:
+            raise ConfigError("label_smoothing: applies to the non-saturating loss, not hinge")
         for name in ("supervised_fraction", "real_consistency", "info_augment"):
             if getattr(self, name) > 0 and not self.cat_class_counts:
                 raise ConfigError(f"{name}: needs a categorical code (cat_codes is 'none')")

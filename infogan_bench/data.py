@@ -146,7 +146,8 @@ class Batches:
     def __init__(self, data: Data, config: RunConfig, rng: torch.Generator) -> None:
         self.images, self.labels = data.train_images, data.train_labels
         self.batch_size, self.seed, self.rng = config.batch_size, config.seed, rng
-        self.steps_per_epoch = len(self.images) // config.batch_size
+        self.real_size = config.batch_size * config.d_steps  # a batch for each D update
+        self.steps_per_epoch = len(self.images) // self.real_size
         self.epoch, self.order = -1, self.labels.new_empty(0)
         self.labelled_idx = None
         if config.supervised_fraction > 0:
@@ -155,15 +156,14 @@ class Batches:
             )
 
     def real(self, step: int) -> torch.Tensor:
-        """Batch of step `step` (B, C, H, W): a pure function of (seed, step), so resume needs no state."""
+        """Real images of step `step` (d_steps * B, C, H, W), a batch for each D update: a pure
+        function of (seed, step), so resume needs no state."""
         epoch, position = divmod(step, self.steps_per_epoch)
         if epoch != self.epoch:
             gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             self.epoch = epoch
             self.order = torch.randperm(len(self.images), generator=gen).to(self.images.device)
-        return self.images[
-            self.order[position * self.batch_size : (position + 1) * self.batch_size]
-        ]
+        return self.images[self.order[position * self.real_size : (position + 1) * self.real_size]]
 
     def labelled(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(images, labels) drawn with replacement from the labelled subset; None without one."""

@@ -74,6 +74,16 @@ class NonFiniteLossError(InfoganBenchError, RuntimeError):
         self.step = step
 
 
+class DWonError(InfoganBenchError, RuntimeError):
+    """D had won for --stop-when-d-won steps in a row: the run stops as failed, its files kept."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, step: int) -> None:
+        super().__init__(message)
+        self.step = step
+
+
 class Interrupted(InfoganBenchError):
     """SIGTERM, SIGINT or SIGHUP stopped a run at the end of a step, after a checkpoint of it."""
 

@@ -28,6 +28,11 @@ def headline(scores: dict[str, Any], run_dir: str | Path, scores_file: str = "su
             lines.append(f"  {name:<13} {scores[name]:8.4g}  ({better} is better) {metric.doc}")
     if scores.get("cat_diagnosis"):
         lines.append(f"  diagnosis     {scores['cat_diagnosis']}")
+    if scores.get("d_won_steps"):
+        lines.append(
+            f"  D won         {scores['d_won_steps']} steps, the last at step "
+            f"{scores['d_won_last_step']} (d_separation >= 0.98: G learns little there)"
+        )
     if scores.get("reason"):
         lines.append(f"  reason        {scores['reason']}")
     lines.append(f"  every score   {run_dir / scores_file}; samples in {run_dir / 'samples'}")

@@ -13,8 +13,15 @@ from infogan_bench.metrics.posterior import marginal_entropy
 
 
 def d_adversarial_loss(
-    real_logits: torch.Tensor, fake_logits: torch.Tensor, label_smoothing: float = 0.0
+    real_logits: torch.Tensor,
+    fake_logits: torch.Tensor,
+    label_smoothing: float = 0.0,
+    kind: str = "non-saturating",
 ) -> torch.Tensor:
+    """D's adversarial loss on its logits (B,) of a real and a generated batch."""
+    if kind == "hinge":
+        # D: minimize E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))] (Lim & Ye 2017; SNGAN)
+        return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
     # D: maximize log D(x) + log(1 - D(G(z))); one-sided smoothing: real target 1 - S, fake 0
     real_target = torch.full_like(real_logits, 1.0 - label_smoothing)
     real = F.binary_cross_entropy_with_logits(real_logits, real_target)
@@ -22,9 +29,20 @@ def d_adversarial_loss(
     return real + fake
 
 
-def g_adversarial_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+def g_adversarial_loss(fake_logits: torch.Tensor, kind: str = "non-saturating") -> torch.Tensor:
+    """G's adversarial loss on D's logits (B,) of its images."""
+    if kind == "hinge":
+        # G: maximize E[D(G(z))]
+        return -fake_logits.mean()
     # G (non-saturating): maximize log D(G(z))
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def d_separation(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Share of (real, generated) pairs D ranks right, real above generated: the batch's AUC
+    of D's logits (B,), 0.5 for a D that cannot tell, 1 for one that separates every pair.
+    Rank-based, so it means the same under any adversarial loss."""
+    return (real_logits[:, None] > fake_logits[None, :]).float().mean()
 
 
 def feature_matching_loss(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:

@@ -55,10 +55,10 @@ def evaluate_run_dir(
     scores = {
         "checkpoint": checkpoint,
         "step": step,
-        **score_model(trainer.generator, trainer.discriminator, config, data, n),
+        **score_model(trainer.sampler, trainer.discriminator, config, data, n),
     }
     if extractor is not None:
-        scores.update(inception_scores(trainer.generator, config, data, extractor, n))
+        scores.update(inception_scores(trainer.sampler, config, data, extractor, n))
     path = run.rescore_path(checkpoint)
     atomic_write_text(path, json.dumps(scores, indent=2, sort_keys=True) + "\n")
     lost = write_back_scores(config, run.path, scores, prefix=checkpoint)

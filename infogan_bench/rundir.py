@@ -19,7 +19,14 @@ from infogan_bench.config import ConfigError, RunConfig, from_dict, load_yaml, s
 from infogan_bench.errors import CheckpointError, DiskFullError, RunDirBusyError, first_line
 
 CHECKPOINT_FORMAT = 1
-MODEL_KEYS = ("format", "config", "step", "generator", "discriminator")  # a weights-only file
+MODEL_KEYS = (
+    "format",
+    "config",
+    "step",
+    "generator",
+    "discriminator",
+    "generator_ema",
+)  # a weights-only file
 if TYPE_CHECKING:  # torch is imported where a checkpoint is read or written: a sweep runner,
     import torch  # `sweep status` and `report` read run dirs without it (~4 s a process)
 

@@ -32,10 +32,12 @@ from tqdm import tqdm
 
 from infogan_bench.config import RunConfig, save_yaml
 from infogan_bench.data import Batches, Data, load_dataset
+from infogan_bench.dwon import D_WON_SEPARATION, DWonPhase
 from infogan_bench.errors import (
     CheckpointError,
     ConfigError,
     DiskFullError,
+    DWonError,
     Interrupted,
     NonFiniteLossError,
     clock,
@@ -96,7 +98,7 @@ def _train_locked(config: RunConfig, run: RunDir, tracker: Tracker | None) -> di
             _close(run, tracker, summary, preempted=True)
             raise
         except BaseException as err:
-            numbered = isinstance(err, NonFiniteLossError)
+            numbered = isinstance(err, NonFiniteLossError | DWonError)
             failed_step = err.step if numbered else _last_logged_step(run)
             reason = first_line(err)
             if isinstance(err, DiskFullError):
@@ -161,10 +163,11 @@ def _stop_requests() -> Iterator[_StopRequest]:
 @dataclass
 class _Interval:
     """What the loop carries from step to step: the summed losses of the log interval, its
-    length and start, the step last.pt holds and the best eval FID so far."""
+    length and start, the step last.pt holds, the best eval FID so far and D's won phase."""
 
     good_step: int | None
     best_fid: float
+    d_won: DWonPhase
     totals: dict[str, torch.Tensor] = field(default_factory=dict)
     steps: int = 0
     started: float = field(default_factory=time.perf_counter)
@@ -194,10 +197,12 @@ def _train_steps(
     reference = None
     if config.eval_every > 0 and config.score_samples > 0:
         reference = domain_reference(config.dataset, data, progress=config.progress)
-    fids = [r["eval_fid_domain"] for r in run.read_metrics() if "eval_fid_domain" in r]
+    records = run.read_metrics()
+    fids = [r["eval_fid_domain"] for r in records if "eval_fid_domain" in r]
     interval = _Interval(
         good_step=start_step if run.checkpoint_path().exists() else None,
         best_fid=min(fids, default=math.inf),
+        d_won=DWonPhase.of(records),
     )
     # a bar on a terminal; off one (a log file), a plain line per log interval instead
     bar_off = None if config.progress else True
@@ -249,17 +254,20 @@ def _log_interval(
     record["images_per_s"] = interval.steps * config.batch_size / elapsed
     record["lr_d"] = trainer.opt_d.param_groups[0]["lr"]
     record["lr_g"] = trainer.opt_g.param_groups[0]["lr"]
+    interval.d_won.add(record)
     evaluate_now = config.eval_every > 0 and step % config.eval_every == 0
     if evaluate_now or step == config.steps:
-        G, D = trainer.generator, trainer.discriminator
-        record.update(eval_scores(G, D, config, data, reference))
+        record.update(eval_scores(trainer.sampler, trainer.discriminator, config, data, reference))
+        if trainer.ema is not None and reference is not None:
+            raw = eval_scores(trainer.generator, trainer.discriminator, config, data, reference)
+            record["eval_fid_domain_raw"] = raw["eval_fid_domain"]
     if record.get("eval_fid_domain", math.inf) < interval.best_fid:
         interval.best_fid = record["eval_fid_domain"]
         run.save_checkpoint(trainer.state_dict(step), name="best")
     run.append_metrics(record)
     tracker.log(record, step)
     if evaluate_now and step < config.steps:  # train() writes the final grids
-        samples = save_sample_grids(trainer.generator, config, run.samples, trainer.device)
+        samples = save_sample_grids(trainer.sampler, config, run.samples, trainer.device)
         tracker.log_images(samples, step)
     interval.restart()
     if step % config.checkpoint_every == 0 or step == config.steps:
@@ -268,7 +276,20 @@ def _log_interval(
     if config.snapshot_every > 0 and step % config.snapshot_every == 0:
         run.save_checkpoint(trainer.state_dict(step), name=f"step_{step}")
     run.write_summary(_running(step, record))
+    _stop_if_d_won(interval, config, step)
     return record
+
+
+def _stop_if_d_won(interval: _Interval, config: RunConfig, step: int) -> None:
+    """With --stop-when-d-won N, fail a run in which D has won for N steps in a row."""
+    streak = interval.d_won.streak()
+    if config.stop_when_d_won and streak >= config.stop_when_d_won:
+        raise DWonError(
+            f"D won from step {interval.d_won.since}: d_separation >= {D_WON_SEPARATION} for "
+            f"{streak} steps (--stop-when-d-won {config.stop_when_d_won}); last.pt holds step "
+            f"{interval.good_step}",
+            step,
+        )
 
 
 def _stop(
@@ -293,8 +314,9 @@ def _final_summary(
     """Sample grids and the full scoring protocol of the final (and the best) checkpoint."""
     config, device = trainer.config, trainer.device
     wall = clock.elapsed()
-    tracker.log_images(save_sample_grids(trainer.generator, config, run.samples, device), step)
-    final = run.read_metrics()[-1]
+    tracker.log_images(save_sample_grids(trainer.sampler, config, run.samples, device), step)
+    records = run.read_metrics()
+    final = records[-1]
     summary = {
         "status": "finished",
         "step": step,
@@ -304,11 +326,17 @@ def _final_summary(
         "torch": torch.__version__,
         **{k: v for k, v in final.items() if k.startswith(("loss_", "d_", "mi_"))},
         "mi_max": code_entropy(config),
+        **DWonPhase.of(records).summary(),
     }
     final_scores = score_model(
-        trainer.generator, trainer.discriminator, config, data, config.score_samples
+        trainer.sampler, trainer.discriminator, config, data, config.score_samples
     )
     summary.update(final_scores)
+    if trainer.ema is not None and "fid_domain" in final_scores:
+        raw = score_model(
+            trainer.generator, trainer.discriminator, config, data, config.score_samples
+        )
+        summary["fid_domain_raw"] = raw["fid_domain"]
     if "cat_confusion" in final_scores:
         title = f"{config.variant}, seed {config.seed}: cat_acc {final_scores['cat_acc']:.3f}"
         plot_confusion(
@@ -322,7 +350,7 @@ def _final_summary(
         best_scores = (  # the best checkpoint may be the final model: its scores are known
             final_scores
             if summary["best_step"] == step
-            else score_model(best.generator, best.discriminator, config, data, config.score_samples)
+            else score_model(best.sampler, best.discriminator, config, data, config.score_samples)
         )
         summary.update({f"best_{k}": v for k, v in best_scores.items()})
     tracker.log_checkpoints(run.checkpoints)

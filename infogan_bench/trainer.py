@@ -1,6 +1,7 @@
 """Trainer: the models, their optimisers and one InfoGAN step; what a checkpoint holds.
 
-Each step is one D update then one G update, and with q_optimizer=separate one info update:
+Each step is d_steps D updates (each on its own real and generated batch) then one G update,
+and with q_optimizer=separate one info update; with ema_decay, a moving average of G follows:
 
 - with-d (the paper's code): L_I is in D's and G's loss; Q's head trains in D's step.
 - with-g: L_I is in D's and G's loss; Q's head trains in G's step (the trunk still in D's).
@@ -20,10 +21,12 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel
 
 from infogan_bench import losses
 from infogan_bench.augment import random_affine
 from infogan_bench.config import ConfigError, RunConfig
+from infogan_bench.ema import moving_average
 from infogan_bench.errors import first_line
 from infogan_bench.latent import Latent, sample_latent, scored_code, split_q
 from infogan_bench.metrics.thickness import ThicknessScale
@@ -43,6 +46,7 @@ class Trainer:
     opt_g: torch.optim.Adam
     opt_d: torch.optim.Adam
     opt_info: torch.optim.Adam | None  # q_optimizer=separate: G, trunk and Q's head on L_I
+    ema: AveragedModel | None  # ema_decay > 0: the moving average of G, which draws samples
     rng: torch.Generator  # latents and labelled batches
     device: torch.device
     supervised_code: int  # categorical code trained on labelled real images
@@ -79,6 +83,7 @@ class Trainer:
             opt_g=opt_g,
             opt_d=opt_d,
             opt_info=opt_info,
+            ema=moving_average(generator, config.ema_decay) if config.ema_decay > 0 else None,
             rng=rng,
             device=device,
             supervised_code=supervised_code or 0,
@@ -100,12 +105,18 @@ class Trainer:
         trainer = cls.create(config, image_shape, n_classes, device)
         return trainer, trainer.load_state_dict(run.load_checkpoint(name, device))
 
+    @property
+    def sampler(self) -> Generator:
+        """The G that draws every sample and score: the moving average when there is one."""
+        return self.generator if self.ema is None else self.ema.module
+
     def state_dict(self, step: int) -> dict[str, Any]:
         return {
             "config": self.config.to_dict(),
             "step": step,
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),
+            **({"generator_ema": self.ema.state_dict()} if self.ema else {}),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             **({"opt_info": self.opt_info.state_dict()} if self.opt_info else {}),
@@ -118,6 +129,8 @@ class Trainer:
         try:
             self.generator.load_state_dict(state["generator"])
             self.discriminator.load_state_dict(state["discriminator"])
+            if self.ema is not None:
+                self.ema.load_state_dict(state["generator_ema"])
             if holds_only_weights(state):
                 return int(state["step"])
             self.opt_g.load_state_dict(state["opt_g"])
@@ -132,13 +145,23 @@ class Trainer:
         return int(state["step"])
 
     def step(self, real_images: torch.Tensor, labelled: Labelled | None) -> dict[str, torch.Tensor]:
-        """One D, one G and (separate) one info update; returns detached losses (no host sync)."""
+        """d_steps D updates, one G and (separate) one info update; real_images (d_steps * B, C,
+        H, W) holds a batch for each D update. Returns detached losses of the last D update and
+        of G's (no host sync)."""
+        *early_batches, real_images = real_images.chunk(self.config.d_steps)
+        for real_batch in early_batches:  # D's extra updates, each on fresh latents
+            latent = sample_latent(self.config, real_batch.shape[0], self.rng, self.device)
+            with torch.no_grad():
+                fake_batch = self.generator(latent.vector())
+            self.d_step(real_batch, fake_batch, latent, labelled)
         latent = sample_latent(self.config, real_images.shape[0], self.rng, self.device)
         fake_images = self.generator(latent.vector())  # (B, C, H, W)
         stats = self.d_step(real_images, fake_images.detach(), latent, labelled)
         stats |= self.g_step(real_images, fake_images, latent, labelled)
         if self.opt_info is not None:
             stats |= self.info_step(real_images, labelled)
+        if self.ema is not None:
+            self.ema.update_parameters(self.generator)
         return {k: stats[k].detach() for k in sorted(stats)}  # loss_d, loss_g before their parts
 
     def d_step(
@@ -148,15 +171,18 @@ class Trainer:
         latent: Latent,
         labelled: Labelled | None,
     ) -> dict[str, torch.Tensor]:
-        # D: maximize log D(x) + log(1 - D(G(z))), plus lambda * L_I (with-d, with-g)
+        # D: maximize log D(x) + log(1 - D(G(z))) (or hinge), plus lambda * L_I (with-d, with-g)
         config, D = self.config, self.discriminator
         real_logits, q_real = D(real_images)
         fake_logits, q_fake = D(fake_images)
-        d_adv = losses.d_adversarial_loss(real_logits, fake_logits, config.label_smoothing)
+        d_adv = losses.d_adversarial_loss(
+            real_logits, fake_logits, config.label_smoothing, config.adv_loss
+        )
         stats = {
             "loss_d_adv": d_adv,
             "d_real": torch.sigmoid(real_logits).mean(),
             "d_fake": torch.sigmoid(fake_logits).mean(),
+            "d_separation": losses.d_separation(real_logits.detach(), fake_logits.detach()),
         }
         d_loss = d_adv
         if config.q_optimizer != "separate":
@@ -174,13 +200,13 @@ class Trainer:
         latent: Latent,
         labelled: Labelled | None,
     ) -> dict[str, torch.Tensor]:
-        # G (non-saturating): maximize log D(G(z)), plus lambda * L_I (with-d, with-g) and
+        # G (non-saturating): maximize log D(G(z)) (hinge: D(G(z))), plus lambda * L_I (with-d, with-g) and
         # feature matching; D's weights outside opt_g are held fixed here
         config, D = self.config, self.discriminator
         D.requires_grad_(False)
         D.q_head.requires_grad_(config.q_optimizer == "with-g")
         fake_features = D.trunk(fake_images)  # (B, F)
-        g_adv = losses.g_adversarial_loss(D.d_head(fake_features).squeeze(1))
+        g_adv = losses.g_adversarial_loss(D.d_head(fake_features).squeeze(1), config.adv_loss)
         stats = {"loss_g_adv": g_adv}
         g_loss = g_adv
         if config.q_optimizer != "separate":

@@ -11,9 +11,9 @@ from infogan_bench.trainer import Trainer
 def test_info_loss_alone_updates_generator_q_head_and_shared_trunk(monkeypatch):
     # zero the adversarial terms: every weight that moves was moved by the info loss
     monkeypatch.setattr(
-        losses, "d_adversarial_loss", lambda real, fake, smoothing: 0 * (real.sum() + fake.sum())
+        losses, "d_adversarial_loss", lambda real, fake, *_: 0 * (real.sum() + fake.sum())
     )
-    monkeypatch.setattr(losses, "g_adversarial_loss", lambda fake: 0 * fake.sum())
+    monkeypatch.setattr(losses, "g_adversarial_loss", lambda fake, *_: 0 * fake.sum())
     torch.manual_seed(0)
     trainer = Trainer.create(RunConfig(), (1, 28, 28), n_classes=10, device=torch.device("cpu"))
     D, G = trainer.discriminator, trainer.generator
@@ -149,7 +149,7 @@ def test_real_consistency_pulls_the_augmented_posterior_toward_the_images():
 def test_real_consistency_trains_q_head_and_trunk_in_ds_step(monkeypatch):
     # zero every other term: what moves in D's step is moved by the real-image terms
     monkeypatch.setattr(
-        losses, "d_adversarial_loss", lambda real, fake, s: 0 * (real.sum() + fake.sum())
+        losses, "d_adversarial_loss", lambda real, fake, *_: 0 * (real.sum() + fake.sum())
     )
     monkeypatch.setattr(losses, "info_losses", lambda q, latent, config: (0 * q.sum(), 0 * q.sum()))
     config = RunConfig(real_consistency=1.0)
@@ -182,7 +182,7 @@ def test_info_augment_at_strength_0_reads_the_code_from_the_image_itself(q_optim
 
 def test_info_augment_trains_g_through_the_affine(monkeypatch):
     # zero every other term of G's step: G moves only by the L_cat of its augmented images
-    monkeypatch.setattr(losses, "g_adversarial_loss", lambda fake: 0 * fake.sum())
+    monkeypatch.setattr(losses, "g_adversarial_loss", lambda fake, *_: 0 * fake.sum())
     monkeypatch.setattr(losses, "info_losses", lambda q, latent, config: (0 * q.sum(), 0 * q.sum()))
     config = RunConfig(info_augment=1.0, augment_strength=2.0)
     trainer = Trainer.create(config, (1, 28, 28), n_classes=10, device=torch.device("cpu"))

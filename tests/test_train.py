@@ -122,9 +122,9 @@ def test_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint(tiny_config, 
     real_loss = losses.g_adversarial_loss
     calls = {"n": 0}
 
-    def nan_after_three_steps(fake_logits):
+    def nan_after_three_steps(fake_logits, kind):
         calls["n"] += 1
-        loss = real_loss(fake_logits)
+        loss = real_loss(fake_logits, kind)
         return loss * float("nan") if calls["n"] > 3 else loss
 
     monkeypatch.setattr(losses, "g_adversarial_loss", nan_after_three_steps)

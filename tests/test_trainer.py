@@ -75,7 +75,7 @@ def test_label_smoothing_reaches_ds_loss(monkeypatch):
     seen = []
     real_loss = losses.d_adversarial_loss
     monkeypatch.setattr(
-        losses, "d_adversarial_loss", lambda r, f, s: seen.append(s) or real_loss(r, f, s)
+        losses, "d_adversarial_loss", lambda r, f, s, *kind: seen.append(s) or real_loss(r, f, s, *kind)
     )
     _trainer(label_smoothing=0.2).step(torch.rand(8, 1, 28, 28), None)
     assert seen == [0.2]

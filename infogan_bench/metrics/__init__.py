@@ -84,6 +84,11 @@ METRICS: dict[str, Metric] = {
     "q_aug_survival": Metric(
         "max", "share of real test images whose Q category survives a random affine (no labels)"
     ),
+    "fid_domain_raw": Metric("min", "fid_domain of the raw G, where the moving average draws"),
+    "d_won_steps": Metric(
+        "min", "steps in which D separated real from generated (d_separation >= 0.98)"
+    ),
+    "d_won_last_step": Metric("min", "the last step D was in that phase", reported=False),
     "wall_time_s": Metric("min", "training time in seconds, over all resumes"),
     "images_per_s": Metric("max", "training images per second, over all resumes"),
     # logged during training
@@ -101,6 +106,15 @@ METRICS: dict[str, Metric] = {
         wandb_summary=True,
         reported=False,
     ),
+    "eval_fid_domain_raw": Metric(
+        "min", "eval_fid_domain of the raw G, where the moving average draws", reported=False
+    ),
+    "d_separation": Metric(
+        "min",
+        "share of (real, generated) pairs D ranks right, over the log interval",
+        reported=False,
+    ),
+    "d_won": Metric("min", "1 when d_separation >= 0.98 over the log interval", reported=False),
     "mi_lower_bound": Metric(
         "max", "L_I over the log interval (nats)", wandb_summary=True, reported=False
     ),

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The CIFAR-10 recipe screen, run from the repo root: six candidates (sweeps/cifar10_screen_*.yaml)
+# x seeds 0 and 1, every candidate's seed 0 first. Each run stops as failed once D has won for
+# 1,000 steps in a row (--stop-when-d-won), and every run that ends, finished or stopped, is
+# committed. A finished run is skipped, so the same command on a fresh clone trains what is missing:
+#   WORKERS=2 nohup bash reports/cifar10_screen/run.sh > /tmp/screen.log 2>&1 &
+#   DATA_DIR=/path/with/cifar10 COMMIT=0 bash reports/cifar10_screen/run.sh   # no commits
+# Then: infogan-bench report --runs reports/cifar10_screen/runs --name cifar10_screen
+set -uo pipefail
+export COMMIT=${COMMIT:-1} DATA_DIR=${DATA_DIR:-../shared/data}
+classifier=reports/cifar10/domain/cifar10-997485eeb57a.pt  # the domain FID's features (run.sh there)
+cached=${INFOGAN_BENCH_CACHE:-$HOME/.cache/infogan_bench}/domain/$(basename "$classifier")
+if ! cmp -s "$classifier" "$cached"; then
+  mkdir -p "$(dirname "$cached")" && cp "$classifier" "$cached" && rm -f "${cached%.pt}.real.pt"
+fi
+
+commit_ended() {  # the run dirs of $1 that finished or stopped (not another lane's live run)
+  local dirs=() run try
+  [ "$COMMIT" = 1 ] || return 0
+  for run in "$1"/*/; do
+    grep -qsE '"status": "(finished|failed)"' "$run/summary.json" && dirs+=("$run")
+  done
+  [ ${#dirs[@]} -gt 0 ] || return 0
+  for try in 1 2 3 4 5; do  # another lane may hold git's index lock
+    git add -- "${dirs[@]}" && { git diff --cached --quiet -- "${dirs[@]}" ||
+      git commit -q -m "$1: runs ended" -- "${dirs[@]}"; } && return 0
+    sleep 5
+  done
+}
+
+lane() {
+  local count cand status=0
+  for count in 1 2; do
+    for cand in ${CANDIDATES:-dcgan hinge ttur_g ttur_d mnist_recipe plain}; do
+      out=reports/cifar10_screen/runs/$cand
+      OMP_NUM_THREADS=1 infogan-bench sweep run "sweeps/cifar10_screen_$cand.yaml" --count "$count" \
+        --out "$out" --workers 1 --tracker none --data-dir "$DATA_DIR" || status=1
+      commit_ended "$out"
+    done
+  done
+  return $status
+}
+
+source reports/lanes.sh
+lanes lane
