@@ -108,3 +108,8 @@ def test_configs_written_with_a_boolean_upload_checkpoints_still_load():
     assert from_dict({"upload_checkpoints": True}).upload_checkpoints == "full"
     assert from_dict({"upload_checkpoints": False}).upload_checkpoints == "none"
     assert from_dict({}).upload_checkpoints == "weights"
+
+
+def test_hinge_refuses_label_smoothing():
+    with pytest.raises(ConfigError, match="label_smoothing: applies to the non-saturating loss"):
+        RunConfig(adv_loss="hinge", label_smoothing=0.1)

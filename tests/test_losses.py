@@ -192,3 +192,18 @@ def test_info_augment_trains_g_through_the_affine(monkeypatch):
     stats = trainer.g_step(torch.rand(8, 1, 28, 28), G(code.vector()), code, None)
     assert all(not torch.equal(before[n], p) for n, p in G.named_parameters())
     assert float(stats["loss_g"].detach()) > 0  # the augmented L_cat, all that is left of G's loss
+
+
+def test_hinge_losses_on_known_logits():
+    real, fake = torch.tensor([2.0, 0.5, -1.0]), torch.tensor([-3.0, 0.0, 0.5])
+    # D: mean(max(0, 1 - real)) + mean(max(0, 1 + fake)) = (0 + 0.5 + 2)/3 + (0 + 1 + 1.5)/3
+    assert losses.d_adversarial_loss(real, fake, kind="hinge") == pytest.approx(5.0 / 3)
+    # G: -mean(fake)
+    assert losses.g_adversarial_loss(fake, "hinge") == pytest.approx(2.5 / 3)
+
+
+def test_d_separation_is_the_share_of_pairs_ranked_right():
+    real = torch.tensor([3.0, 1.0])
+    assert losses.d_separation(real, torch.tensor([0.0, -1.0])) == 1.0
+    assert losses.d_separation(real, torch.tensor([2.0, 5.0])) == 0.25  # only 3 > 2
+    assert losses.d_separation(real, real + 10) == 0.0

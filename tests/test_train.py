@@ -12,6 +12,7 @@ import torch
 
 from infogan_bench import losses
 from infogan_bench.config import ConfigError
+from infogan_bench.errors import DWonError
 from infogan_bench.rescore import evaluate_run_dir
 from infogan_bench.rundir import CheckpointError, RunDir
 from infogan_bench.train import NonFiniteLossError, train
@@ -20,7 +21,8 @@ from tests.conftest import cli_command, tiny_flags
 
 def _weights(run_dir: str, name: str = "last") -> dict[str, torch.Tensor]:
     state = RunDir(run_dir).load_checkpoint(name)
-    return {**state["generator"], **{f"d.{k}": v for k, v in state["discriminator"].items()}}
+    ema = {f"ema.{k}": v for k, v in state.get("generator_ema", {}).items()}
+    return {**state["generator"], **{f"d.{k}": v for k, v in state["discriminator"].items()}, **ema}
 
 
 def _assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
@@ -103,6 +105,31 @@ def test_resume_continues_exactly(tiny_config, tmp_path):
         ]
 
     assert losses_logged(tmp_path / "halves") == losses_logged(tmp_path / "straight")
+
+
+def test_resume_continues_the_ema_hinge_and_extra_d_steps_exactly(tiny_config, tmp_path):
+    # 1347 // (2 * 16) = 42 steps per epoch: steps 40-44 cross an epoch of D's double batches
+    recipe = dict(batch_size=16, ema_decay=0.9, adv_loss="hinge", d_steps=2, checkpoint_every=22)
+    train(tiny_config(run_dir=str(tmp_path / "straight"), steps=44, **recipe))
+    train(tiny_config(run_dir=str(tmp_path / "halves"), steps=22, **recipe))
+    train(tiny_config(run_dir=str(tmp_path / "halves"), steps=44, resume=True, **recipe))
+    straight, halves = _weights(tmp_path / "straight"), _weights(tmp_path / "halves")
+    assert any(k.startswith("ema.") for k in straight)
+    _assert_same_weights(straight, halves)
+    assert not torch.equal(straight["ema.module.up.0.weight"], straight["up.0.weight"])
+
+
+def test_a_run_in_which_d_has_won_stops_as_failed_saying_from_when(tiny_config, monkeypatch):
+    separation = iter([0.5] * 6 + [1.0] * 100)  # D wins from step 7 on
+    monkeypatch.setattr(losses, "d_separation", lambda real, fake: torch.tensor(next(separation)))
+    config = tiny_config(steps=40, log_every=2, checkpoint_every=4, stop_when_d_won=6)
+    with pytest.raises(DWonError, match="D won from step 7: .* for 6 steps"):
+        train(config)
+    summary = RunDir(config.run_dir).read_summary()
+    assert (summary["status"], summary["step"]) == ("failed", 12)
+    assert summary["reason"].startswith("D won from step 7")
+    assert RunDir(config.run_dir).checkpoint_step() == 12
+    assert [r["d_won"] for r in RunDir(config.run_dir).read_metrics()] == [0, 0, 0, 1, 1, 1]
 
 
 def test_resume_refuses_a_changed_recipe(tiny_config):

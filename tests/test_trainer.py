@@ -75,7 +75,9 @@ def test_label_smoothing_reaches_ds_loss(monkeypatch):
     seen = []
     real_loss = losses.d_adversarial_loss
     monkeypatch.setattr(
-        losses, "d_adversarial_loss", lambda r, f, s, *kind: seen.append(s) or real_loss(r, f, s, *kind)
+        losses,
+        "d_adversarial_loss",
+        lambda r, f, s, *kind: seen.append(s) or real_loss(r, f, s, *kind),
     )
     _trainer(label_smoothing=0.2).step(torch.rand(8, 1, 28, 28), None)
     assert seen == [0.2]
@@ -132,3 +134,16 @@ def test_threads_follow_the_flag_the_environment_or_the_usable_cpus_and_warn_on_
         torch.set_num_threads(before)
     err = capsys.readouterr().err
     assert ("warning: load" in err and "--threads 2/N" in err) == warned
+
+
+def test_d_steps_updates_d_that_often_per_g_update_each_on_its_own_batch(monkeypatch):
+    trainer = _trainer(d_steps=3)
+    seen: list[torch.Tensor] = []
+    d_step = trainer.d_step
+    monkeypatch.setattr(trainer, "d_step", lambda real, *a: seen.append(real) or d_step(real, *a))
+    real = torch.rand(3 * 8, 1, 28, 28)
+    trainer.step(real, None)
+    assert [r.shape[0] for r in seen] == [8, 8, 8]
+    assert all(torch.equal(r, part) for r, part in zip(seen, real.chunk(3)))
+    assert trainer.opt_d.state_dict()["state"][0]["step"] == 3
+    assert trainer.opt_g.state_dict()["state"][0]["step"] == 1
