@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 import yaml
 
+from infogan_bench.analysis.headline import headline
 from infogan_bench.config import (
     DATASET_DEFAULTS,
     RunConfig,
@@ -25,7 +26,6 @@ from infogan_bench.config import (
     load_yaml,
 )
 from infogan_bench.errors import InfoganBenchError, NonFiniteLossError, describe
-from infogan_bench.headline import headline
 
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
@@ -64,7 +64,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_sweep_run(args: argparse.Namespace) -> int:
-    from infogan_bench.sweep import run_sweep
+    from infogan_bench.sweeping.sweep import run_sweep
 
     outcomes = run_sweep(
         args.yaml,
@@ -89,7 +89,7 @@ def _cmd_sweep_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep_create(args: argparse.Namespace) -> int:
-    from infogan_bench.sweep import create_sweep
+    from infogan_bench.sweeping.sweep import create_sweep
 
     sweep_id = create_sweep(args.yaml, project=args.project, entity=args.entity)
     path = "/".join(p for p in (args.entity, args.project, sweep_id) if p)
@@ -98,14 +98,14 @@ def _cmd_sweep_create(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep_agent(args: argparse.Namespace) -> int:
-    from infogan_bench.sweep import run_agent
+    from infogan_bench.sweeping.sweep import run_agent
 
     run_agent(args.sweep_id, count=args.count, project=args.project, entity=args.entity)
     return 0
 
 
 def _cmd_sweep_slurm(args: argparse.Namespace) -> int:
-    from infogan_bench.slurm import SlurmOptions, submit
+    from infogan_bench.sweeping.slurm import SlurmOptions, submit
 
     options = SlurmOptions(
         partition=args.partition,
@@ -131,7 +131,7 @@ def _cmd_sweep_slurm(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep_task(args: argparse.Namespace) -> int:
-    from infogan_bench.slurm import run_task
+    from infogan_bench.sweeping.slurm import run_task
 
     outcome, code = run_task(
         args.yaml, args.out, args.index, args.tracker, args.wandb_mode, args.data_dir
@@ -141,7 +141,7 @@ def _cmd_sweep_task(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep_status(args: argparse.Namespace) -> int:
-    from infogan_bench.slurm import sweep_status
+    from infogan_bench.sweeping.slurm import sweep_status
 
     states = sweep_status(args.out)
     width = max(len(s.name) for s in states)
@@ -297,8 +297,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from infogan_bench.sweep import agent_run_dir
-    from infogan_bench.train import train
+    from infogan_bench.sweeping.sweep import agent_run_dir
+    from infogan_bench.training.loop import train
 
     config = agent_run_dir(config_from_args(args))
     summary = train(config)
@@ -311,7 +311,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from infogan_bench.rescore import evaluate_run_dir
+    from infogan_bench.scoring.rescore import evaluate_run_dir
 
     scores = evaluate_run_dir(
         args.run_dir,
@@ -329,7 +329,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_baseline(args: argparse.Namespace) -> int:
-    from infogan_bench.baseline import kmeans_baseline
+    from infogan_bench.scoring.baseline import kmeans_baseline
 
     scores = kmeans_baseline(args.dataset, args.data_dir, seed=args.seed)
     print(json.dumps({"method": "kmeans-pixels", "dataset": args.dataset, **scores}, indent=2))
@@ -339,7 +339,10 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from infogan_bench import report, results  # pandas and matplotlib: only for this command
+    from infogan_bench.analysis import (
+        report,
+        results,  # pandas and matplotlib: only for this command
+    )
 
     runs = (
         results.load_wandb(args.wandb, args.sweep)
@@ -375,7 +378,7 @@ def _add_report_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from infogan_bench.bench import BenchOptions, run_bench
+    from infogan_bench.bench.throughput import BenchOptions, run_bench
 
     options = BenchOptions(
         dataset=args.dataset,

@@ -21,8 +21,8 @@ import torch
 
 from infogan_bench.config import RunConfig
 from infogan_bench.errors import describe
-from infogan_bench.metrics import WANDB_SUMMARIES
 from infogan_bench.rundir import atomic_save, weights_only
+from infogan_bench.scoring.metrics import WANDB_SUMMARIES
 
 RUN_ID_FILE = "wandb_run_id"
 INIT_TIMEOUT_S = (

@@ -15,7 +15,7 @@ import pytest
 import torch
 import yaml
 
-from infogan_bench import train as train_module
+from infogan_bench.analysis.results import load_run_dirs
 from infogan_bench.cli import main
 from infogan_bench.config import RunConfig
 from infogan_bench.errors import (
@@ -26,12 +26,12 @@ from infogan_bench.errors import (
     NonFiniteLossError,
     ScoringError,
 )
-from infogan_bench.rescore import evaluate_run_dir
-from infogan_bench.results import load_run_dirs
 from infogan_bench.rundir import RunDir
-from infogan_bench.sweep import SweepError, run_dir_name, run_sweep
-from infogan_bench.train import train
-from infogan_bench.trainer import Trainer
+from infogan_bench.scoring.rescore import evaluate_run_dir
+from infogan_bench.sweeping.sweep import SweepError, run_dir_name, run_sweep
+from infogan_bench.training import loop as train_module
+from infogan_bench.training.loop import train
+from infogan_bench.training.step import Trainer
 from tests.conftest import TINY, cli_command, tiny_flags, tiny_parameters, wait_for
 
 TINY_FLAGS = tiny_flags(tracker="none", progress="false", device="cpu")
@@ -304,7 +304,7 @@ def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
 
 
 def test_a_corrupt_mnist_file_is_called_corrupt(tmp_path):
-    from infogan_bench.data import load_dataset
+    from infogan_bench.data.datasets import load_dataset
     from infogan_bench.errors import DatasetError
 
     raw = tmp_path / "MNIST" / "raw"

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 import wandb
 
-from infogan_bench import train as train_module
 from infogan_bench.config import RunConfig
 from infogan_bench.errors import CheckpointError
 from infogan_bench.rundir import RunDir, atomic_save, weights_only
-from infogan_bench.sweep import expand, load_sweep
+from infogan_bench.sweeping.sweep import expand, load_sweep
 from infogan_bench.tracking import WandbTracker, wandb_mode, wandb_run_name
-from infogan_bench.train import train
+from infogan_bench.training import loop as train_module
+from infogan_bench.training.loop import train
 from tests.conftest import wait_for
 from tests.wandb_records import config_and_summary, finished_records
 
@@ -110,7 +110,7 @@ def test_upload_checkpoints_full_logs_the_resumable_files_once_when_best_is_last
 
 
 def test_a_weights_only_checkpoint_is_scored_like_the_full_one_and_never_resumed(tiny_config):
-    from infogan_bench.rescore import evaluate_run_dir
+    from infogan_bench.scoring.rescore import evaluate_run_dir
 
     config = tiny_config()
     train(config)
@@ -180,7 +180,7 @@ def test_a_signal_marks_the_wandb_run_preempting_and_keeps_wandbs_own_summaries(
 def test_evaluate_writes_its_scores_back_to_the_runs_wandb_summary(
     tiny_config, tmp_path, monkeypatch
 ):
-    from infogan_bench.rescore import evaluate_run_dir
+    from infogan_bench.scoring.rescore import evaluate_run_dir
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     config = tiny_config(tracker="wandb")
@@ -258,7 +258,7 @@ def test_a_killed_wandb_service_loses_the_wandb_log_not_the_run(
 def test_evaluate_keeps_its_scores_when_wandb_fails_on_write_back(
     tiny_config, tmp_path, monkeypatch, capsys
 ):
-    from infogan_bench.rescore import evaluate_run_dir
+    from infogan_bench.scoring.rescore import evaluate_run_dir
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     config = tiny_config(tracker="wandb")

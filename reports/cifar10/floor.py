@@ -12,15 +12,15 @@ from pathlib import Path
 
 import torch
 
-from infogan_bench.data import load_dataset
-from infogan_bench.inception import (
+from infogan_bench.data.datasets import load_dataset
+from infogan_bench.rundir import atomic_save
+from infogan_bench.scoring.inception import (
     inception_cache,
     inception_extractor,
     inception_features,
     real_inception_reference,
 )
-from infogan_bench.metrics.fid import frechet_distance
-from infogan_bench.rundir import atomic_save
+from infogan_bench.scoring.metrics.fid import frechet_distance
 
 CHUNK = 5_000
 

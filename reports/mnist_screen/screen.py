@@ -28,9 +28,9 @@ from pathlib import Path
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from infogan_bench.report import run_table
-from infogan_bench.results import load_run_dirs
-from infogan_bench.stats import paired_effect
+from infogan_bench.analysis.report import run_table
+from infogan_bench.analysis.results import load_run_dirs
+from infogan_bench.analysis.stats import paired_effect
 
 ROOT = Path(__file__).resolve().parents[1]
 STEP = 2000
