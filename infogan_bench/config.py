@@ -92,6 +92,14 @@ class RunConfig:
             open_lo=True,
         ),
     )
+    d_fc_layer: bool = field(
+        default=True,
+        metadata=_doc(
+            "the D/Q trunk ends in a linear layer (1,024 wide at width 1, BatchNorm) before the"
+            " heads, as the paper's MNIST D; false: the heads read the last conv's features, as"
+            " the paper's SVHN D and DCGAN's"
+        ),
+    )
     # latent layout
     noise_dim: int = field(default=62, metadata=_doc("incompressible noise z ~ U(-1, 1)", lo=0))
     cat_codes: str = field(

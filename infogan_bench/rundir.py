@@ -28,7 +28,7 @@ MODEL_KEYS = (
     "generator_ema",
 )  # a weights-only file
 if TYPE_CHECKING:  # torch is imported where a checkpoint is read or written: a sweep runner,
-    import torch  # `sweep status` and `report` read run dirs without it (~4 s a process)
+    pass  # `sweep status` and `report` read run dirs without it (~4 s a process)
 
 FULL_BELOW = 4 * 2**20  # bytes free: a write that failed with less than this hit a full disk
 
@@ -157,9 +157,9 @@ class RunDir:
             return None
         return int(self.load_checkpoint(name)["step"])
 
-    def load_checkpoint(
-        self, name: str = "last", device: torch.device | str = "cpu"
-    ) -> dict[str, Any]:
+    def load_checkpoint(self, name: str = "last") -> dict[str, Any]:
+        """A checkpoint dict, on the CPU whatever device wrote it: loading copies what belongs on
+        a device there (optimisers keep their step counters on the CPU, as Adam wants them)."""
         if not name or Path(name).name != name or name.startswith("."):
             raise CheckpointError(
                 f"checkpoint name {name!r}: give a name in {self.checkpoints}, e.g. last or best"
@@ -172,7 +172,7 @@ class RunDir:
         import torch
 
         try:
-            state = torch.load(path, map_location=device, weights_only=True)
+            state = torch.load(path, map_location="cpu", weights_only=True)
         except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as err:
             raise CheckpointError(
                 f"checkpoint {path} is corrupt ({first_line(err)}); delete it and retrain"

@@ -33,11 +33,12 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from infogan_bench.config import RunConfig, from_dict
 from infogan_bench.data.datasets import Batches, Data, load_dataset
+from infogan_bench.device import device_name, resolve_device
 from infogan_bench.nets.latent import Latent, sample_latent
 from infogan_bench.nets.models import build_models
 from infogan_bench.scoring.protocol import eval_scores, score_model
 from infogan_bench.training import losses
-from infogan_bench.training.step import Trainer, device_name, resolve_device
+from infogan_bench.training.step import Trainer
 
 
 class HostImages(Dataset):

@@ -18,11 +18,12 @@ MAX_SHIFT = 0.10  # fraction of the image side, at strength 1
 
 
 def random_affine(images: torch.Tensor, strength: float, gen: torch.Generator) -> torch.Tensor:
-    """(B, C, H, W) -> (B, C, H, W), same device and dtype: each image under its own affine."""
+    """(B, C, H, W) -> (B, C, H, W), same device and dtype: each image under its own affine,
+    drawn on gen's device (a CPU generator gives the same affines on any device)."""
     batch = images.shape[0]
 
     def uniform(bound: float) -> torch.Tensor:  # (B,) ~ U(-bound, bound)
-        draw = torch.rand(batch, generator=gen, device=images.device, dtype=images.dtype)
+        draw = torch.rand(batch, generator=gen, device=gen.device).to(images.device, images.dtype)
         return (draw * 2 - 1) * bound
 
     angle = uniform(math.radians(MAX_ROTATION_DEG) * strength)

@@ -38,6 +38,14 @@ class Latent:
     cont: torch.Tensor  # (B, n_cont_codes) ~ U(-1, 1)
     cat_class_counts: list[int]
 
+    def to(self, device: torch.device) -> Latent:
+        return Latent(
+            self.noise.to(device),
+            self.cat_idx.to(device),
+            self.cont.to(device),
+            self.cat_class_counts,
+        )
+
     def vector(self) -> torch.Tensor:
         """(B, noise_dim + sum(classes) + n_cont): [noise | one-hot codes | continuous codes]."""
         one_hots = [

@@ -16,6 +16,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from infogan_bench.config import RunConfig
+from infogan_bench.errors import CheckpointError, first_line
 from infogan_bench.nets.latent import latent_dim, q_output_size
 
 
@@ -125,7 +126,12 @@ class Discriminator(nn.Module):
     """Shared trunk with two heads: D's real/fake logit and Q's code parameters."""
 
     def __init__(
-        self, image_shape: tuple[int, int, int], norm: str, q_out: int, width: float = 1.0
+        self,
+        image_shape: tuple[int, int, int],
+        norm: str,
+        q_out: int,
+        width: float = 1.0,
+        fc_layer: bool = True,
     ) -> None:
         super().__init__()
         channels, size, _ = image_shape
@@ -136,15 +142,17 @@ class Discriminator(nn.Module):
             conv = nn.Conv2d(in_ch, out_ch, 4, stride=2, padding=1)
             layers += trunk_layer(norm, conv, out_ch, use_bn=i > 0)
             in_ch = out_ch
-        flat = in_ch * (size // 2 ** len(arch.d_conv_channels)) ** 2
+        features = in_ch * (size // 2 ** len(arch.d_conv_channels)) ** 2
         layers.append(nn.Flatten())
-        layers += trunk_layer(
-            norm, nn.Linear(flat, arch.d_fc_hidden), arch.d_fc_hidden, use_bn=True
-        )
+        if fc_layer:  # the paper's MNIST D; without it, its SVHN D (and DCGAN's)
+            layers += trunk_layer(
+                norm, nn.Linear(features, arch.d_fc_hidden), arch.d_fc_hidden, use_bn=True
+            )
+            features = arch.d_fc_hidden
         self.trunk = nn.Sequential(*layers)
-        self.d_head = nn.Linear(arch.d_fc_hidden, 1)
+        self.d_head = nn.Linear(features, 1)
         self.q_head = nn.Sequential(
-            nn.Linear(arch.d_fc_hidden, arch.q_hidden),
+            nn.Linear(features, arch.q_hidden),
             nn.BatchNorm1d(arch.q_hidden),
             nn.LeakyReLU(0.1),
             nn.Linear(arch.q_hidden, q_out),
@@ -152,7 +160,7 @@ class Discriminator(nn.Module):
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """images (B, C, S, S) -> (d_logits (B,), q_params (B, q_out))."""
-        features = self.trunk(images)  # (B, d_fc_hidden): 1024 at width 1
+        features = self.trunk(images)  # (B, 1024) with the fc layer at width 1, else (B, C*H*W)
         return self.d_head(features).squeeze(1), self.q_head(features)
 
     def q(self, images: torch.Tensor) -> torch.Tensor:
@@ -185,5 +193,32 @@ def build_models(
     config: RunConfig, image_shape: tuple[int, int, int]
 ) -> tuple[Generator, Discriminator]:
     generator = Generator(latent_dim(config), image_shape, config.generator, config.width)
-    discriminator = Discriminator(image_shape, config.d_norm, q_output_size(config), config.width)
+    discriminator = Discriminator(
+        image_shape, config.d_norm, q_output_size(config), config.width, config.d_fc_layer
+    )
     return generator, discriminator
+
+
+def trained_models(
+    config: RunConfig, state: dict, image_shape: tuple[int, int, int], device: torch.device
+) -> tuple[Generator, Discriminator]:
+    """A checkpoint's G that draws samples (its moving average where the run kept one) and its
+    D/Q, on device: the one loader of a trained run's models (rescoring, best.pt's scores)."""
+    generator, discriminator = build_models(config, image_shape)
+    try:
+        discriminator.load_state_dict(state["discriminator"])
+        if "generator_ema" in state:  # torch's AveragedModel: module.* and n_averaged
+            prefix = "module."
+            weights = {
+                k.removeprefix(prefix): v
+                for k, v in state["generator_ema"].items()
+                if k.startswith(prefix)
+            }
+            generator.load_state_dict(weights)
+        else:
+            generator.load_state_dict(state["generator"])
+    except (KeyError, RuntimeError) as err:
+        raise CheckpointError(
+            f"checkpoint does not match this config's models: {first_line(err)}"
+        ) from None
+    return generator.to(device), discriminator.to(device)

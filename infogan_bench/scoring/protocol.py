@@ -65,7 +65,7 @@ def label_free_scores(
     """Q's mean confidence, its category marginal's entropy and the share of categories that
     survive the training augmentation (strength 1, fixed draws), on real images: no labels."""
     posteriors = category_posteriors(discriminator, images, config, code)
-    gen = torch.Generator(device=images.device).manual_seed(SCORE_SEED)
+    gen = torch.Generator().manual_seed(SCORE_SEED)  # on the CPU: the same draws on any device
     augmented = random_affine(images, SCORE_AUGMENT_STRENGTH, gen)
     aug_posteriors = category_posteriors(discriminator, augmented, config, code)
     return {
@@ -157,11 +157,12 @@ def score_model(
 def scoring_fakes(
     generator: Generator, config: RunConfig, n_samples: int, device: torch.device, seed: int
 ) -> tuple[Latent, torch.Tensor]:
-    """The scoring latents (fixed by seed) and G's images of them (n_samples, C, H, W), in eval mode."""
+    """The scoring latents (fixed by seed, drawn on the CPU so that every device scores the same
+    samples) and G's images of them (n_samples, C, H, W), in eval mode."""
     with eval_mode(generator):
-        latent = sample_latent(
-            config, n_samples, torch.Generator(device=device).manual_seed(seed), device
-        )
+        cpu = torch.device("cpu")
+        latent = sample_latent(config, n_samples, torch.Generator().manual_seed(seed), cpu)
+        latent = latent.to(device)
         fake = batched(generator, latent.vector(), desc=f"generating {n_samples} samples")
     return latent, fake
 

@@ -10,13 +10,13 @@ from typing import Any
 import torch
 
 from infogan_bench.data.datasets import load_dataset
+from infogan_bench.device import resolve_device
 from infogan_bench.errors import ScoringError
-from infogan_bench.nets.models import non_finite_weight
+from infogan_bench.nets.models import non_finite_weight, trained_models
 from infogan_bench.rundir import RunDir, atomic_write_text
 from infogan_bench.scoring.inception import inception_extractor
 from infogan_bench.scoring.protocol import inception_scores, score_model
 from infogan_bench.tracking import write_back_scores
-from infogan_bench.training.step import Trainer, resolve_device
 
 
 def require_finite(models: dict[str, torch.nn.Module]) -> None:
@@ -44,21 +44,20 @@ def evaluate_run_dir(
     config = run.load_config()
     device = resolve_device(config.device)
     data = load_dataset(config.dataset, data_dir or config.data_dir, device)
-    trainer, step = Trainer.from_checkpoint(
-        config, run, checkpoint, data.image_shape, data.n_classes, device
-    )
-    require_finite({"generator": trainer.generator, "discriminator": trainer.discriminator})
+    state = run.load_checkpoint(checkpoint)
+    generator, discriminator = trained_models(config, state, data.image_shape, device)
+    require_finite({"generator": generator, "discriminator": discriminator})
     n = config.score_samples if n_samples is None else n_samples
     extractor = (
         inception_extractor(inception_weights).to(device) if features == "inception" else None
     )
     scores = {
         "checkpoint": checkpoint,
-        "step": step,
-        **score_model(trainer.sampler, trainer.discriminator, config, data, n),
+        "step": int(state["step"]),
+        **score_model(generator, discriminator, config, data, n),
     }
     if extractor is not None:
-        scores.update(inception_scores(trainer.sampler, config, data, extractor, n))
+        scores.update(inception_scores(generator, config, data, extractor, n))
     path = run.rescore_path(checkpoint)
     atomic_write_text(path, json.dumps(scores, indent=2, sort_keys=True) + "\n")
     lost = write_back_scores(config, run.path, scores, prefix=checkpoint)

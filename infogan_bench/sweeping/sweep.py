@@ -274,8 +274,12 @@ class JobRunner:
 
     def run(self, name: str, params: dict[str, Any]) -> Outcome:
         run = RunDir(self.out / name)
-        if run.read_summary().get("status") == "finished":
+        summary = run.read_summary()
+        if summary.get("status") == "finished":
             return Outcome(name, "skipped")
+        if summary.get("stopped") == "d_won":  # --stop-when-d-won: resuming would stop again
+            print(f"[{name}] stopped earlier: {summary.get('reason')}", flush=True)
+            return Outcome(name, "failed")
         if self.children.stopping is not None:  # the sweep was stopped: start nothing new
             return Outcome(name, "not started")
         holder = run.holder()
@@ -312,7 +316,7 @@ def run_env(workers: int) -> dict[str, str]:
     """Every run's environment: OMP_NUM_THREADS (the caller's, or the cores shared among the
     workers), and this runner's own code first on the path (`python -m` would put the working
     directory first, and with it any checkout there)."""
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
     cpus = len(os.sched_getaffinity(0))  # the CPUs this process may use, as train counts them
     threads = os.environ.get("OMP_NUM_THREADS", str(max(1, cpus // workers)))

@@ -33,6 +33,7 @@ from tqdm import tqdm
 from infogan_bench.analysis.plots import plot_confusion
 from infogan_bench.config import RunConfig, save_yaml
 from infogan_bench.data.datasets import Batches, Data, load_dataset
+from infogan_bench.device import device_name, resolve_device, set_threads
 from infogan_bench.errors import (
     CheckpointError,
     ConfigError,
@@ -44,7 +45,7 @@ from infogan_bench.errors import (
     first_line,
 )
 from infogan_bench.nets.latent import code_entropy
-from infogan_bench.nets.models import non_finite_weight
+from infogan_bench.nets.models import non_finite_weight, trained_models
 from infogan_bench.rundir import RunDir, holds_only_weights
 from infogan_bench.scoring.domain import DomainReference, domain_reference
 from infogan_bench.scoring.metrics.thickness import ThicknessScale
@@ -53,7 +54,7 @@ from infogan_bench.tracking import Tracker, make_tracker
 from infogan_bench.training.dwon import D_WON_SEPARATION, DWonPhase
 from infogan_bench.training.samples import save_sample_grids
 from infogan_bench.training.signals import on_stop_signals
-from infogan_bench.training.step import Trainer, device_name, resolve_device, set_threads
+from infogan_bench.training.step import Trainer
 
 HEARTBEAT_KEYS = ("loss_d", "loss_g", "mi_lower_bound")  # copied into the running summary
 
@@ -104,6 +105,8 @@ def _train_locked(config: RunConfig, run: RunDir, tracker: Tracker | None) -> di
             if isinstance(err, DiskFullError):
                 reason = err.reason
             summary = {"status": "failed", "step": failed_step, "reason": reason}
+            if isinstance(err, DWonError):  # final: a resume would stop again (sweeps skip it)
+                summary |= {"stopped": "d_won", **DWonPhase.of(run.read_metrics()).summary()}
             _close(run, tracker, summary)
             if isinstance(err, DiskFullError):  # say where a resume would start
                 raise DiskFullError(
@@ -344,14 +347,12 @@ def _final_summary(
         )
         tracker.log_confusion(final_scores["cat_confusion"], step)
     if run.checkpoint_path("best").exists():
-        best, summary["best_step"] = Trainer.from_checkpoint(
-            config, run, "best", data.image_shape, data.n_classes, device
-        )
-        best_scores = (  # the best checkpoint may be the final model: its scores are known
-            final_scores
-            if summary["best_step"] == step
-            else score_model(best.sampler, best.discriminator, config, data, config.score_samples)
-        )
+        state = run.load_checkpoint("best")
+        summary["best_step"] = int(state["step"])
+        best_scores = final_scores  # the best checkpoint may be the final model
+        if summary["best_step"] != step:
+            G, D = trained_models(config, state, data.image_shape, device)
+            best_scores = score_model(G, D, config, data, config.score_samples)
         summary.update({f"best_{k}": v for k, v in best_scores.items()})
     tracker.log_checkpoints(run.checkpoints)
     return summary
@@ -465,7 +466,7 @@ def _start_or_resume(
         save_yaml(config, run.config_path)
         run.truncate_metrics(0)
         return 0, 0.0  # killed before its first checkpoint: start over in the same dir
-    state = run.load_checkpoint("last", device)
+    state = run.load_checkpoint("last")
     if holds_only_weights(state):
         raise CheckpointError(
             f"{run.checkpoint_path()} holds only weights (a W&B model Artifact): it can be "

@@ -14,7 +14,6 @@ Q's head trains.
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,7 @@ from infogan_bench.data.augment import random_affine
 from infogan_bench.errors import first_line
 from infogan_bench.nets.latent import Latent, sample_latent, scored_code, split_q
 from infogan_bench.nets.models import Discriminator, Generator, build_models
-from infogan_bench.rundir import CheckpointError, RunDir, holds_only_weights
+from infogan_bench.rundir import CheckpointError, holds_only_weights
 from infogan_bench.scoring.metrics.thickness import ThicknessScale
 from infogan_bench.training import losses
 from infogan_bench.training.ema import moving_average
@@ -90,21 +89,6 @@ class Trainer:
             guidance=guidance,
         )
 
-    @classmethod
-    def from_checkpoint(
-        cls,
-        config: RunConfig,
-        run: RunDir,
-        name: str,
-        image_shape: tuple[int, int, int],
-        n_classes: int,
-        device: torch.device,
-    ) -> tuple[Trainer, int]:
-        """A trained run's models from its checkpoint `name` (last, best), and that step: the one
-        loader of a finished run's models (rescoring, the best checkpoint's scores)."""
-        trainer = cls.create(config, image_shape, n_classes, device)
-        return trainer, trainer.load_state_dict(run.load_checkpoint(name, device))
-
     @property
     def sampler(self) -> Generator:
         """The G that draws every sample and score: the moving average when there is one."""
@@ -137,12 +121,26 @@ class Trainer:
             self.opt_d.load_state_dict(state["opt_d"])
             if self.opt_info:
                 self.opt_info.load_state_dict(state["opt_info"])
-            self.rng.set_state(state["rng"].cpu())  # map_location may have moved it
+            self._restore_rng(state["rng"], int(state["step"]))
         except (KeyError, RuntimeError, ValueError) as err:
             raise CheckpointError(
                 f"checkpoint does not match this config's models: {first_line(err)}"
             ) from None
         return int(state["step"])
+
+    def _restore_rng(self, rng_state: torch.Tensor, step: int) -> None:
+        """The latent generator's state, or, from a device of the other kind (a CPU state is
+        5,056 bytes, a CUDA one 16: their generators differ), a fresh one seeded by (seed,
+        step): the run continues with its own stream on this device instead of failing."""
+        if rng_state.numel() == self.rng.get_state().numel():
+            self.rng.set_state(rng_state)
+            return
+        self.rng.manual_seed(self.config.seed * 1_000_003 + step)
+        print(
+            f"infogan-bench: note: last.pt's random state is from another kind of device; "
+            f"latents continue from a fresh stream seeded by (seed, step {step})",
+            file=sys.stderr,
+        )
 
     def step(self, real_images: torch.Tensor, labelled: Labelled | None) -> dict[str, torch.Tensor]:
         """d_steps D updates, one G and (separate) one info update; real_images (d_steps * B, C,
@@ -324,42 +322,3 @@ def _optimisers(
     opt_g = torch.optim.Adam(g_groups, lr=config.lr_g, betas=betas)
     opt_d = torch.optim.Adam(d_groups, lr=config.lr_d, betas=betas)
     return opt_g, opt_d, opt_info
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            "device: cuda requested but no CUDA device is available; use --device cpu"
-        )
-    return torch.device(name)
-
-
-def set_threads(config: RunConfig) -> int:
-    """Give torch this run's CPU threads (--threads; 0: OMP_NUM_THREADS, else the CPUs this
-    process may use) and, when neither chose them, warn once if the machine's load already
-    fills those CPUs: runs that share cores slow down far more than they split them
-    (reports/perf/)."""
-    cpus = len(os.sched_getaffinity(0))
-    chosen = config.threads or int(os.environ.get("OMP_NUM_THREADS") or 0)
-    threads = chosen or cpus
-    torch.set_num_threads(threads)
-    load = os.getloadavg()[0]  # runnable processes, averaged over the last minute
-    # a whole CPU's worth of other work: a lone run beside an editor is not warned
-    if not chosen and config.device != "cuda" and load + threads > cpus + 1:
-        print(
-            f"infogan-bench: warning: load {load:.1f} on {cpus} CPUs: this run's {threads} "
-            f"threads will share busy cores and every run on them slows; give each of N runs "
-            f"--threads {cpus}/N (docs/runs.md: several trainings on one machine)",
-            file=sys.stderr,
-        )
-    return threads
-
-
-def device_name(device: torch.device) -> str:
-    """The GPU's name, or the CPU's kernel set and thread count: both change a GAN's trajectory
-    (the same seed and code at 1 vs 2 threads, or AVX2 vs AVX512, train different models)."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"cpu ({torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads)"

@@ -174,3 +174,20 @@ def test_domain_classifier_training_prints_plain_progress_lines_off_a_terminal(
     lines = capsys.readouterr().err.splitlines()  # captured: not a terminal, as a log file
     assert lines[0].startswith("training the domain classifier once (100 steps;")
     assert [line.split()[3] for line in lines[1:]] == ["50/100", "100/100"]
+
+
+def test_scores_do_not_depend_on_the_devices_random_generators(digits_classifier):
+    # scoring draws its latents and affines from its own CPU generators: a GPU run and its CPU
+    # rescoring score the same samples
+    data, classifier, acc, *_ = digits_classifier
+    config = RunConfig(score_samples=300)
+    trainer = Trainer.create(config, data.image_shape, 10, torch.device("cpu"))
+    reference = DomainReference(classifier, acc, classifier.features(data.test_images), floor=0.0)
+
+    def scores(seed: int) -> dict:
+        torch.manual_seed(seed)
+        trainer.rng.manual_seed(seed)
+        G, D = trainer.sampler, trainer.discriminator
+        return generated_scores(G, D, config, data, reference, n_samples=300)
+
+    assert scores(1) == scores(2)

@@ -15,7 +15,7 @@ from infogan_bench.sweeping.sweep import SweepError, agent_run_dir, expand, load
 from tests.conftest import cli_command, tiny_parameters, wait_for
 from tests.wandb_records import config_and_summary
 
-SWEEPS = sorted((Path(__file__).resolve().parents[1] / "sweeps").glob("*.yaml"))
+SWEEPS = sorted((Path(__file__).resolve().parents[2] / "sweeps").glob("*.yaml"))
 TINY = tiny_parameters(steps=2, batch_size=8, log_every=1)
 
 
@@ -236,7 +236,7 @@ def test_a_campaign_committed_run_by_run_continues_on_a_fresh_clone(tmp_path, mo
     sweep command: finished runs are skipped, an unfinished one without its checkpoint starts
     over, and the report needs only the committed files."""
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # two runs at once: one thread each, as on 2 cores
-    reports = Path(__file__).resolve().parents[1] / "reports"
+    reports = Path(__file__).resolve().parents[2] / "reports"
     for key in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{key}_NAME", "test")
         monkeypatch.setenv(f"GIT_{key}_EMAIL", "test@example.com")

@@ -304,3 +304,16 @@ def test_on_a_terminal_progress_stays_a_bar(tmp_path):
         screen += chunk
     os.close(leader)
     assert b"\r" in screen and b"10/10" in screen and b"step 5/10 " not in screen
+
+
+def test_resume_from_a_checkpoint_of_another_kind_of_device(tiny_config, capfd):
+    # a CUDA generator's state is 16 bytes (seed, offset); CPU's is 5,056: a requeue onto a node
+    # of the other kind continues with a fresh stream seeded by (seed, step)
+    train(tiny_config(steps=4))
+    run = RunDir(tiny_config().run_dir)
+    state = run.load_checkpoint()
+    state["rng"] = torch.zeros(16, dtype=torch.uint8)
+    torch.save(state, run.checkpoint_path())
+    summary = train(tiny_config(steps=8, resume=True))
+    assert summary["status"] == "finished" and summary["step"] == 8
+    assert "random state is from another kind of device" in capfd.readouterr().err

@@ -4,10 +4,11 @@ import pytest
 import torch
 
 from infogan_bench.config import ConfigError, RunConfig
+from infogan_bench.device import set_threads
 from infogan_bench.nets.latent import sample_latent
 from infogan_bench.scoring.metrics.thickness import ThicknessScale
 from infogan_bench.training import losses
-from infogan_bench.training.step import Trainer, set_threads
+from infogan_bench.training.step import Trainer
 
 CPU = torch.device("cpu")
 
