@@ -255,6 +255,15 @@ class RunConfig:
     checkpoint_every: int = field(
         default=500, metadata=_doc("steps between writes of last.pt", lo=1, role="bookkeeping")
     )
+    checkpoint_minutes: float = field(
+        default=0.0,
+        metadata=_doc(
+            "also write last.pt at the first log interval this many minutes after the last write"
+            " (whichever of the two comes first; 0 = by steps only)",
+            lo=0.0,
+            role="bookkeeping",
+        ),
+    )
     score_samples: int = field(
         default=10000,
         metadata=_doc(
@@ -273,7 +282,10 @@ class RunConfig:
     snapshot_every: int = field(
         default=0,
         metadata=_doc(
-            "steps between kept copies checkpoints/step_N.pt; 0 = none", lo=0, role="bookkeeping"
+            "steps between kept copies checkpoints/step_N.pt (weights only: to score, not to"
+            " resume); 0 = none",
+            lo=0,
+            role="bookkeeping",
         ),
     )
     progress: bool = field(default=True, metadata=_doc("show a progress bar", role="bookkeeping"))

@@ -11,7 +11,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from infogan_bench.config import RunConfig
 
@@ -48,8 +47,10 @@ class Latent:
 
     def vector(self) -> torch.Tensor:
         """(B, noise_dim + sum(classes) + n_cont): [noise | one-hot codes | continuous codes]."""
+        # a comparison, not F.one_hot: its index checks read the tensor to the host on a CPU
         one_hots = [
-            F.one_hot(self.cat_idx[:, k], n).float() for k, n in enumerate(self.cat_class_counts)
+            (self.cat_idx[:, k, None] == torch.arange(n, device=self.cat_idx.device)).float()
+            for k, n in enumerate(self.cat_class_counts)
         ]
         return torch.cat([self.noise, *one_hots, self.cont], dim=1)
 

@@ -116,10 +116,7 @@ def eval_scores(
         discriminator, data.test_images[subset], data.test_labels[subset], config, data.n_classes
     )
     if reference is not None:
-        generated = generated_scores(generator, discriminator, config, data, reference, EVAL_SUBSET)
-        scores.update(
-            {k: generated[k] for k in ("fid_domain", "cat_consistency") if k in generated}
-        )
+        scores.update(eval_generated_scores(generator, config, data, reference, EVAL_SUBSET))
     return {f"eval_{k}": v for k, v in scores.items()}
 
 
@@ -167,6 +164,48 @@ def scoring_fakes(
     return latent, fake
 
 
+def _finite_fakes(
+    generator: Generator, config: RunConfig, n_samples: int, data: Data, seed: int
+) -> tuple[Latent, torch.Tensor]:
+    latent, fake = scoring_fakes(generator, config, n_samples, data.test_images.device, seed)
+    if not torch.isfinite(fake).all():
+        raise ScoringError(
+            "generated images are not finite: the model diverged and cannot be scored"
+        )
+    return latent, fake
+
+
+def _consistency(
+    latent: Latent,
+    fake_features: torch.Tensor,
+    reference: DomainReference,
+    config: RunConfig,
+    data: Data,
+) -> float:
+    """cat_consistency: how often the domain classifier's class of an image follows its code."""
+    drawn = reference.classifier.head(fake_features).argmax(1)
+    code = scored_code(config, data.n_classes) or 0
+    return cat_consistency(latent.cat_idx[:, code].cpu().numpy(), drawn.cpu().numpy())
+
+
+@torch.no_grad()
+def eval_generated_scores(
+    generator: Generator,
+    config: RunConfig,
+    data: Data,
+    reference: DomainReference,
+    n_samples: int,
+) -> dict[str, float]:
+    """What an eval step keeps of generated_scores, and no more: fid_domain and (with a
+    categorical code) cat_consistency (no KID, checkerboard or code metrics)."""
+    latent, fake = _finite_fakes(generator, config, n_samples, data, SCORE_SEED)
+    fake_features = reference.classifier.features(fake)
+    scores = {"fid_domain": frechet_distance(reference.real_features, fake_features)}
+    if config.cat_class_counts:
+        scores["cat_consistency"] = _consistency(latent, fake_features, reference, config, data)
+    return scores
+
+
 @torch.no_grad()
 def generated_scores(
     generator: Generator,
@@ -179,11 +218,7 @@ def generated_scores(
 ) -> dict[str, Any]:
     """FID/KID (domain features, n_samples fakes vs the test split), code metrics, checkerboard."""
     with eval_mode(discriminator):
-        latent, fake = scoring_fakes(generator, config, n_samples, data.test_images.device, seed)
-        if not torch.isfinite(fake).all():
-            raise ScoringError(
-                "generated images are not finite: the model diverged and cannot be scored"
-            )
+        latent, fake = _finite_fakes(generator, config, n_samples, data, seed)
         real_features = reference.real_features
         fake_features = reference.classifier.features(fake)
         kid_mean, kid_std = kernel_distance(real_features, fake_features, seed=seed)
@@ -201,11 +236,7 @@ def generated_scores(
             scores[f"mi_cat_{k}"] = mi_lower_bound(code_logits, latent.cat_idx[:, k])
         if logits:
             scores["mi_cat"] = scores["mi_cat_0"]
-            drawn = reference.classifier.head(fake_features).argmax(1)
-            code = scored_code(config, data.n_classes) or 0
-            scores["cat_consistency"] = cat_consistency(
-                latent.cat_idx[:, code].cpu().numpy(), drawn.cpu().numpy()
-            )
+            scores["cat_consistency"] = _consistency(latent, fake_features, reference, config, data)
         if config.n_cont_codes:
             r2 = cont_r2(latent.cont.cpu().numpy(), mean.cpu().numpy())
             scores.update({f"cont_r2_{k}": v for k, v in enumerate(r2)})

@@ -1,39 +1,58 @@
 """An exponential moving average of G's weights and BatchNorm statistics (StudioGAN, BigGAN).
 
-Built on torch's AveragedModel; the decay ramps up as min(decay, (1 + n) / (10 + n)) over the
-first n updates (TensorFlow's ExponentialMovingAverage with num_updates), so the average is
-not dominated by G's random initial weights at short budgets.
+The decay ramps up as min(decay, (1 + n) / (10 + n)) over the first n updates (TensorFlow's
+ExponentialMovingAverage with num_updates), so that G's random initial weights leave the average
+within ~100 steps at short budgets. Not torch's AveragedModel: it reads its update counter to the
+host twice per update, and a lerp with a tensor weight reads that weight too (three GPU syncs per
+step); here the counter is a Python int and the weight a float. Its checkpoint entry keeps
+AveragedModel's layout (module.* and n_averaged).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from typing import Any
 
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel
 
 
-def ramped_decay(decay: float, n_averaged: torch.Tensor) -> torch.Tensor:
-    """The decay of update n (a 0-dim tensor, so no host sync): (1 + n) / (10 + n), at most decay."""
-    return torch.clamp((1.0 + n_averaged) / (10.0 + n_averaged), max=decay)
+def ramped_decay(decay: float, updates: int) -> float:
+    """The decay of the update after `updates` others: (1 + n) / (10 + n), at most decay."""
+    return min(decay, (1.0 + updates) / (10.0 + updates))
 
 
-def _ramped_ema(
-    decay: float,
-) -> Callable[[list[torch.Tensor], list[torch.Tensor], torch.Tensor], None]:
+class MovingAverage:
+    """A copy of G that update(G) moves toward G's weights and buffers by the ramped decay's
+    share (the first update copies G); `.module` is the averaged G."""
+
+    def __init__(self, generator: nn.Module, decay: float) -> None:
+        self.module = copy.deepcopy(generator).requires_grad_(False)
+        self.decay, self.updates = decay, 0
+
     @torch.no_grad()
-    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
-        if not averaged[0].is_floating_point():  # BatchNorm's num_batches_tracked: follow G
+    def update(self, generator: nn.Module) -> None:
+        mine = [*self.module.parameters(), *self.module.buffers()]
+        theirs = [*generator.parameters(), *generator.buffers()]
+        pairs = list(zip(mine, theirs, strict=True))
+        floats = [(a, b) for a, b in pairs if a.is_floating_point()]
+        averaged, current = [a for a, _ in floats], [b for _, b in floats]
+        if self.updates == 0:
             torch._foreach_copy_(averaged, current)
-            return
-        weight = 1.0 - ramped_decay(decay, n.to(averaged[0].dtype))
-        torch._foreach_lerp_(averaged, current, weight)
+        else:
+            torch._foreach_lerp_(averaged, current, 1.0 - ramped_decay(self.decay, self.updates))
+        for a, b in pairs:  # BatchNorm's num_batches_tracked: follow G
+            if not a.is_floating_point():
+                a.copy_(b)
+        self.updates += 1
 
-    return update
+    def state_dict(self) -> dict[str, Any]:
+        weights = {f"module.{k}": v for k, v in self.module.state_dict().items()}
+        return {**weights, "n_averaged": torch.tensor(self.updates)}
 
-
-def moving_average(generator: nn.Module, decay: float) -> AveragedModel:
-    """A copy of generator whose update_parameters(generator) moves it toward generator's
-    weights and buffers by the ramped decay's share; `.module` is the averaged G."""
-    return AveragedModel(generator, multi_avg_fn=_ramped_ema(decay), use_buffers=True)
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        prefix = "module."
+        self.module.load_state_dict(
+            {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+        )
+        self.updates = int(state["n_averaged"])

@@ -46,10 +46,15 @@ from infogan_bench.errors import (
 )
 from infogan_bench.nets.latent import code_entropy
 from infogan_bench.nets.models import non_finite_weight, trained_models
-from infogan_bench.rundir import RunDir, holds_only_weights
+from infogan_bench.rundir import RunDir, holds_only_weights, weights_only
 from infogan_bench.scoring.domain import DomainReference, domain_reference
 from infogan_bench.scoring.metrics.thickness import ThicknessScale
-from infogan_bench.scoring.protocol import eval_scores, score_model
+from infogan_bench.scoring.protocol import (
+    EVAL_SUBSET,
+    eval_generated_scores,
+    eval_scores,
+    score_model,
+)
 from infogan_bench.tracking import Tracker, make_tracker
 from infogan_bench.training.dwon import D_WON_SEPARATION, DWonPhase
 from infogan_bench.training.samples import save_sample_grids
@@ -171,6 +176,7 @@ class _Interval:
     good_step: int | None
     best_fid: float
     d_won: DWonPhase
+    saved_at: float = field(default_factory=time.perf_counter)  # when last.pt was last written
     totals: dict[str, torch.Tensor] = field(default_factory=dict)
     steps: int = 0
     started: float = field(default_factory=time.perf_counter)
@@ -262,22 +268,24 @@ def _log_interval(
     if evaluate_now or step == config.steps:
         record.update(eval_scores(trainer.sampler, trainer.discriminator, config, data, reference))
         if trainer.ema is not None and reference is not None:
-            raw = eval_scores(trainer.generator, trainer.discriminator, config, data, reference)
-            record["eval_fid_domain_raw"] = raw["eval_fid_domain"]
+            raw = eval_generated_scores(trainer.generator, config, data, reference, EVAL_SUBSET)
+            record["eval_fid_domain_raw"] = raw["fid_domain"]
     if record.get("eval_fid_domain", math.inf) < interval.best_fid:
         interval.best_fid = record["eval_fid_domain"]
-        run.save_checkpoint(trainer.state_dict(step), name="best")
+        run.save_checkpoint(weights_only(trainer.state_dict(step)), name="best")
     run.append_metrics(record)
     tracker.log(record, step)
     if evaluate_now and step < config.steps:  # train() writes the final grids
         samples = save_sample_grids(trainer.sampler, config, run.samples, trainer.device)
         tracker.log_images(samples, step)
     interval.restart()
-    if step % config.checkpoint_every == 0 or step == config.steps:
+    minutes = (time.perf_counter() - interval.saved_at) / 60
+    overdue = 0 < config.checkpoint_minutes <= minutes
+    if step % config.checkpoint_every == 0 or step == config.steps or overdue:
         run.save_checkpoint(trainer.state_dict(step) | {"elapsed_s": clock.elapsed()})
-        interval.good_step = step
-    if config.snapshot_every > 0 and step % config.snapshot_every == 0:
-        run.save_checkpoint(trainer.state_dict(step), name=f"step_{step}")
+        interval.good_step, interval.saved_at = step, time.perf_counter()
+    if config.snapshot_every > 0 and step % config.snapshot_every == 0:  # to score, not resume
+        run.save_checkpoint(weights_only(trainer.state_dict(step)), name=f"step_{step}")
     run.write_summary(_running(step, record))
     _stop_if_d_won(interval, config, step)
     return record
@@ -336,8 +344,9 @@ def _final_summary(
     )
     summary.update(final_scores)
     if trainer.ema is not None and "fid_domain" in final_scores:
-        raw = score_model(
-            trainer.generator, trainer.discriminator, config, data, config.score_samples
+        reference = domain_reference(config.dataset, data, progress=config.progress)
+        raw = eval_generated_scores(
+            trainer.generator, config, data, reference, config.score_samples
         )
         summary["fid_domain_raw"] = raw["fid_domain"]
     if "cat_confusion" in final_scores:

@@ -11,6 +11,8 @@ from infogan_bench.config import RunConfig
 from infogan_bench.nets.latent import Latent, split_q
 from infogan_bench.scoring.metrics.posterior import marginal_entropy
 
+HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
 
 def d_adversarial_loss(
     real_logits: torch.Tensor,
@@ -65,8 +67,11 @@ def cont_info_loss(
         return mean.new_zeros(())
     if log_sigma is None:
         return F.mse_loss(mean, cont, reduction="none").mean(0).sum()
-    var = torch.exp(2 * log_sigma)
-    return F.gaussian_nll_loss(mean, cont, var, full=True, reduction="none").mean(0).sum()
+    # -log N(c; mean, sigma^2) = log sigma + (c - mean)^2 / (2 sigma^2) + log(2 pi) / 2, written
+    # out: F.gaussian_nll_loss checks its variance with torch.any (a GPU sync every call); with
+    # log sigma clamped to LOG_SIGMA_RANGE the variance is positive and above its eps clamp
+    nll = log_sigma + 0.5 * (cont - mean).pow(2) * torch.exp(-2 * log_sigma) + HALF_LOG_2PI
+    return nll.mean(0).sum()
 
 
 def info_losses(

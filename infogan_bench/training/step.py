@@ -20,7 +20,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch.optim.swa_utils import AveragedModel
 
 from infogan_bench.config import ConfigError, RunConfig
 from infogan_bench.data.augment import random_affine
@@ -30,7 +29,7 @@ from infogan_bench.nets.models import Discriminator, Generator, build_models
 from infogan_bench.rundir import CheckpointError, holds_only_weights
 from infogan_bench.scoring.metrics.thickness import ThicknessScale
 from infogan_bench.training import losses
-from infogan_bench.training.ema import moving_average
+from infogan_bench.training.ema import MovingAverage
 
 Labelled = tuple[torch.Tensor, torch.Tensor]  # (images (B, C, H, W), labels (B,))
 
@@ -45,7 +44,7 @@ class Trainer:
     opt_g: torch.optim.Adam
     opt_d: torch.optim.Adam
     opt_info: torch.optim.Adam | None  # q_optimizer=separate: G, trunk and Q's head on L_I
-    ema: AveragedModel | None  # ema_decay > 0: the moving average of G, which draws samples
+    ema: MovingAverage | None  # ema_decay > 0: the moving average of G, which draws samples
     rng: torch.Generator  # latents and labelled batches
     device: torch.device
     supervised_code: int  # categorical code trained on labelled real images
@@ -82,7 +81,7 @@ class Trainer:
             opt_g=opt_g,
             opt_d=opt_d,
             opt_info=opt_info,
-            ema=moving_average(generator, config.ema_decay) if config.ema_decay > 0 else None,
+            ema=MovingAverage(generator, config.ema_decay) if config.ema_decay > 0 else None,
             rng=rng,
             device=device,
             supervised_code=supervised_code or 0,
@@ -159,7 +158,7 @@ class Trainer:
         if self.opt_info is not None:
             stats |= self.info_step(real_images, labelled)
         if self.ema is not None:
-            self.ema.update_parameters(self.generator)
+            self.ema.update(self.generator)
         return {k: stats[k].detach() for k in sorted(stats)}  # loss_d, loss_g before their parts
 
     def d_step(

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from infogan_bench.training.ema import moving_average, ramped_decay
+from infogan_bench.training.ema import MovingAverage, ramped_decay
 
 
 def _net() -> nn.Module:
@@ -12,9 +12,9 @@ def _net() -> nn.Module:
 
 def test_the_ema_of_constant_weights_is_those_weights():
     net = _net()
-    ema = moving_average(net, decay=0.999)
+    ema = MovingAverage(net, decay=0.999)
     for _ in range(20):
-        ema.update_parameters(net)
+        ema.update(net)
     for averaged, current in zip(
         ema.module.state_dict().values(), net.state_dict().values(), strict=True
     ):
@@ -24,15 +24,15 @@ def test_the_ema_of_constant_weights_is_those_weights():
 @pytest.mark.parametrize("updates", [1, 5, 50, 2000])
 def test_an_update_moves_the_average_by_the_ramped_decays_share(updates):
     net = _net()
-    ema = moving_average(net, decay=0.99)
+    ema = MovingAverage(net, decay=0.99)
     for _ in range(updates):  # the first update copies; n_averaged counts every one
-        ema.update_parameters(net)
+        ema.update(net)
     before = ema.module[0].weight.detach().clone()
     with torch.no_grad():
         net[0].weight.add_(1.0)
         net[1].running_mean.add_(2.0)  # BatchNorm's statistics follow too
     decay = min(0.99, (1 + updates) / (10 + updates))
-    ema.update_parameters(net)
+    ema.update(net)
     expected = decay * before + (1 - decay) * net[0].weight
     torch.testing.assert_close(ema.module[0].weight, expected)
     assert ema.module[1].running_mean == pytest.approx(
@@ -41,6 +41,19 @@ def test_an_update_moves_the_average_by_the_ramped_decays_share(updates):
 
 
 def test_the_ramp_reaches_the_decay_and_stays():
-    n = torch.tensor([0.0, 10.0, 1000.0, 10_000.0, 1e6])
-    expected = torch.tensor([0.1, 0.55, 1001 / 1010, 0.999, 0.999])
-    torch.testing.assert_close(ramped_decay(0.999, n), expected)
+    decays = [ramped_decay(0.999, n) for n in (0, 10, 1000, 10_000, 10**6)]
+    assert decays == pytest.approx([0.1, 0.55, 1001 / 1010, 0.999, 0.999])
+
+
+def test_the_checkpoint_entry_restores_the_average_and_its_count():
+    net = _net()
+    ema = MovingAverage(net, decay=0.9)
+    for _ in range(3):
+        ema.update(net)
+    with torch.no_grad():
+        net[0].weight.add_(1.0)
+    ema.update(net)
+    again = MovingAverage(_net(), decay=0.9)
+    again.load_state_dict(ema.state_dict())
+    assert again.updates == 4 and set(ema.state_dict()) >= {"module.0.weight", "n_averaged"}
+    torch.testing.assert_close(again.module[0].weight, ema.module[0].weight)

@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from infogan_bench.config import RunConfig
 from infogan_bench.nets import latent
@@ -208,3 +209,12 @@ def test_d_separation_is_the_share_of_pairs_ranked_right():
     assert losses.d_separation(real, torch.tensor([0.0, -1.0])) == 1.0
     assert losses.d_separation(real, torch.tensor([2.0, 5.0])) == 0.25  # only 3 > 2
     assert losses.d_separation(real, real + 10) == 0.0
+
+
+def test_the_gaussian_nll_equals_torchs_on_clamped_log_sigmas():
+    torch.manual_seed(0)
+    mean, cont = torch.randn(64, 3), torch.rand(64, 3) * 2 - 1
+    log_sigma = (torch.randn(64, 3) * 3).clamp(-5.0, 2.0)
+    torchs = F.gaussian_nll_loss(mean, cont, torch.exp(2 * log_sigma), full=True, reduction="none")
+    expected = torchs.mean(0).sum()
+    assert losses.cont_info_loss(mean, log_sigma, cont) == pytest.approx(float(expected), rel=1e-5)
