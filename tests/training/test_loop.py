@@ -12,7 +12,7 @@ import torch
 
 from infogan_bench.config import ConfigError
 from infogan_bench.errors import DWonError
-from infogan_bench.rundir import CheckpointError, RunDir
+from infogan_bench.rundir import CheckpointError, RunDir, holds_only_weights
 from infogan_bench.scoring.rescore import evaluate_run_dir
 from infogan_bench.training import losses
 from infogan_bench.training.loop import NonFiniteLossError, train
@@ -317,3 +317,30 @@ def test_resume_from_a_checkpoint_of_another_kind_of_device(tiny_config, capfd):
     summary = train(tiny_config(steps=8, resume=True))
     assert summary["status"] == "finished" and summary["step"] == 8
     assert "random state is from another kind of device" in capfd.readouterr().err
+
+
+def test_checkpoint_minutes_writes_last_pt_before_checkpoint_every(tiny_config, monkeypatch):
+    saved: list[tuple[str, int]] = []
+    real_save = RunDir.save_checkpoint
+    monkeypatch.setattr(
+        RunDir,
+        "save_checkpoint",
+        lambda self, state, name="last": (
+            saved.append((name, state["step"])) or real_save(self, state, name)
+        ),
+    )
+    train(tiny_config(steps=6, log_every=2, checkpoint_every=1000, checkpoint_minutes=1e-9))
+    assert [s for name, s in saved if name == "last"] == [2, 4, 6]
+    saved.clear()
+    train(tiny_config(run_dir=tiny_config().run_dir + "2", steps=6, checkpoint_every=1000))
+    assert [s for name, s in saved if name == "last"] == [6]
+
+
+def test_best_and_snapshots_hold_weights_only(tiny_config):
+    config = tiny_config(steps=4, eval_every=2, score_samples=50, snapshot_every=2, ema_decay=0.9)
+    train(config)
+    run = RunDir(config.run_dir)
+    for name in ("best", "step_2", "step_4"):
+        state = run.load_checkpoint(name)
+        assert holds_only_weights(state) and "generator_ema" in state, name
+    assert not holds_only_weights(run.load_checkpoint())
