@@ -190,4 +190,4 @@ def test_scores_do_not_depend_on_the_devices_random_generators(digits_classifier
         G, D = trainer.sampler, trainer.discriminator
         return generated_scores(G, D, config, data, reference, n_samples=300)
 
-    assert scores(1) == scores(2)
+    assert repr(scores(1)) == repr(scores(2))  # repr: a NaN correlation equals itself
