@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CIFAR-10 recipe screen, run from the repo root: eight candidates (sweeps/cifar10_screen_*.yaml)
+# The CIFAR-10 recipe screen, run from the repo root: nine candidates (sweeps/cifar10_screen_*.yaml)
 # x seeds 0 and 1, every candidate's seed 0 first. Each run stops as failed once D has won for
 # 1,000 steps in a row (--stop-when-d-won), and every run that ends, finished or stopped, is
 # committed. A finished run is skipped, so the same command on a fresh clone trains what is missing:
@@ -31,7 +31,7 @@ commit_ended() {  # the run dirs of $1 that finished or stopped (not another lan
 lane() {
   local count cand status=0
   for count in 1 2; do
-    for cand in ${CANDIDATES:-dcgan hinge svhn_d_dcgan svhn_d ttur_g plain mnist_recipe ttur_d}; do
+    for cand in ${CANDIDATES:-dcgan hinge svhn_d svhn_d_dcgan svhn_d_ttur ttur_g plain mnist_recipe ttur_d}; do
       out=reports/cifar10_screen/runs/$cand
       OMP_NUM_THREADS=1 infogan-bench sweep run "sweeps/cifar10_screen_$cand.yaml" --count "$count" \
         --out "$out" --workers 1 --tracker none --data-dir "$DATA_DIR" || status=1
