@@ -352,6 +352,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("reports") / args.name / "report"
     print(report.write_report(runs, out, args.title or args.name, args.fail_below))
     print(f"\nwritten to {out}/ (report.md, variants.*, effects.*, *.png)", file=sys.stderr)
+    if args.publish:
+        entity, _, project = (args.wandb or "").rpartition("/")
+        project = project or args.wandb_project
+        entity = entity or args.wandb_entity or None
+        print(report.publish(out, args.name, project, entity, args.sweep), file=sys.stderr)
     return 0
 
 
@@ -368,6 +373,20 @@ def _add_report_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", metavar="DIR", help="write the report to DIR instead")
     parser.add_argument("--title", help="report title (default: --name)")
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="also log the report to W&B: one run of job type `report`, its tables, plots,"
+        " headline and files (offline without a key, as train)",
+    )
+    parser.add_argument(
+        "--wandb-project",
+        default="infogan-bench",
+        help="with --publish and --runs: the W&B project (default: infogan-bench)",
+    )
+    parser.add_argument(
+        "--wandb-entity", default="", help="with --publish and --runs: the W&B entity"
+    )
     parser.add_argument(
         "--fail-below",
         type=float,

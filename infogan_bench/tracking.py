@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import torch
 
 from infogan_bench.config import RunConfig
-from infogan_bench.errors import describe
+from infogan_bench.errors import ReportError, describe
 from infogan_bench.rundir import atomic_save, weights_only
 from infogan_bench.scoring.metrics import WANDB_SUMMARIES
 
@@ -84,9 +84,7 @@ def has_wandb_key() -> bool:
 
 def wandb_mode(config: RunConfig) -> str:
     """--wandb-mode, else WANDB_MODE, else online with a key and offline without: never a prompt."""
-    if config.wandb_mode != "auto":
-        return config.wandb_mode
-    return os.environ.get("WANDB_MODE") or ("online" if has_wandb_key() else "offline")
+    return resolved_mode(config.wandb_mode)
 
 
 def wandb_run_name(config: RunConfig) -> str:
@@ -244,6 +242,69 @@ def _run_id(run_dir: Path) -> str:
         # under a W&B sweep agent, the run id is the one the agent was handed
         path.write_text((os.environ.get("WANDB_RUN_ID") or uuid.uuid4().hex[:12]) + "\n")
     return path.read_text().strip()
+
+
+REPORT_FILES = ("*.md", "*.csv", "*.tex", "*.png")  # what a report's artifact holds
+
+
+def resolved_mode(flag: str = "auto") -> str:
+    """A W&B mode flag resolved: itself, else WANDB_MODE, else online with a key, offline without."""
+    if flag != "auto":
+        return flag
+    return os.environ.get("WANDB_MODE") or ("online" if has_wandb_key() else "offline")
+
+
+def publish_report(
+    folder: Path,
+    name: str,
+    tables: dict[str, Any],
+    headline: dict[str, Any],
+    project: str,
+    entity: str | None = None,
+    sweep: str | None = None,
+) -> str:
+    """One W&B run of job type `report` named `name` (tagged with the sweep id): the tables
+    (pandas DataFrames) as wandb.Tables, each PNG of `folder` as an image, the headline in the
+    summary, and the folder's md/csv/tex/png as a `report` artifact (each publish a version).
+    Returns where it went; raises ReportError with one line when W&B fails (`folder` untouched:
+    W&B's own files go to the folder beside it, FOLDER/../wandb)."""
+    import wandb
+
+    mode = resolved_mode()
+    wandb_dir = folder.parent / "wandb"
+    wandb_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run = wandb.init(
+            project=project,
+            entity=entity,
+            name=name,
+            job_type="report",
+            tags=[sweep] if sweep else None,
+            dir=str(folder.parent),
+            mode=mode,
+            settings=wandb.Settings(init_timeout=INIT_TIMEOUT_S, silent=True),
+        )
+        run.log({key: wandb.Table(dataframe=table) for key, table in tables.items()})
+        images = sorted(folder.glob("*.png"))
+        run.log({f"plots/{png.stem}": wandb.Image(str(png)) for png in images})
+        run.summary.update(headline)
+        artifact = wandb.Artifact(f"report-{name}", type="report")
+        for pattern in REPORT_FILES:
+            for path in sorted(folder.glob(pattern)):
+                artifact.add_file(str(path), name=path.name)
+        run.log_artifact(artifact)
+        where = run.url if mode == "online" else run.dir
+        run.finish()
+    except Exception as err:
+        with contextlib.suppress(Exception):
+            wandb.teardown()
+        raise ReportError(
+            f"publishing to W&B failed ({describe(err)}); the report in {folder} is complete"
+        ) from None
+    if mode == "offline":
+        offline = Path(where).parent
+        return f"logged offline in {offline}; sync later with: wandb sync {offline}"
+    return f"published to {where}"
 
 
 def make_tracker(config: RunConfig, run_dir: Path) -> Tracker:

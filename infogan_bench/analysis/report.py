@@ -418,3 +418,38 @@ def _plots(
         plot_sample_grids(confusions, out / "confusions.png", columns=5)
         lines += [f"![confusion matrices of the runs below {fail_below:g}](confusions.png)", ""]
     return lines
+
+
+def headline(variants: pd.DataFrame, effects: pd.DataFrame, alpha: float = ALPHA) -> dict[str, Any]:
+    """The report's verdict in a few numbers: per reported metric the best variant (its axes'
+    levels) and its mean, and the effects with p < alpha ("axis=level" -> "metric mean")."""
+    axes = list(variants.columns[: list(variants.columns).index("n_runs")])
+    best: dict[str, Any] = {}
+    for metric in REPORTED:
+        column = f"{metric}_mean"
+        if column not in variants or variants[column].isna().all():
+            continue
+        row = variants.loc[
+            variants[column].idxmax()
+            if METRICS[metric].better == "max"
+            else variants[column].idxmin()
+        ]
+        best[f"best/{metric}"] = ", ".join(f"{a}={row[a]}" for a in axes) or "all runs"
+        best[f"best/{metric}_mean"] = float(row[column])
+    significant = effects[effects["p_value"] < alpha] if len(effects) else effects
+    best["significant_effects"] = [
+        f"{r.axis}={r.level} vs {r.baseline}: {r.metric} {r.mean:+.4g}"
+        for r in significant.itertuples()
+    ]
+    return best
+
+
+def publish(out: Path, name: str, project: str, entity: str | None, sweep: str | None) -> str:
+    """The report written in `out` to W&B (tracking.publish_report): its variant and effect
+    tables with numeric columns, its plots, its headline and the folder as an artifact."""
+    from infogan_bench.tracking import publish_report
+
+    variants = pd.read_csv(out / "variants.csv")
+    effects = pd.read_csv(out / "effects.csv")
+    tables = {"variants": variants, "effects": effects}
+    return publish_report(out, name, tables, headline(variants, effects), project, entity, sweep)
