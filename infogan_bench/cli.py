@@ -307,6 +307,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if args.json
         else headline(summary, config.run_dir)
     )
+    if "tracker_lost" in summary:
+        # W&B's service died: its client threads can abort the interpreter's exit (seen as
+        # SIGABRT, exit 134, with wandb 0.31) after every file is written; leave at once
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

@@ -82,6 +82,12 @@ def has_wandb_key() -> bool:
         return False
 
 
+def wandb_silent() -> bool:
+    """W&B's own console lines (its banner, warnings, run history and summary) are off unless
+    WANDB_SILENT is set to false: a run's last lines are the suite's."""
+    return os.environ.get("WANDB_SILENT", "true").lower() not in ("false", "0", "no")
+
+
 def wandb_mode(config: RunConfig) -> str:
     """--wandb-mode, else WANDB_MODE, else online with a key and offline without: never a prompt."""
     return resolved_mode(config.wandb_mode)
@@ -105,6 +111,7 @@ class WandbTracker:
         import wandb
 
         self.wandb = wandb
+        wandb.setup(wandb.Settings(silent=wandb_silent()))  # its console, warnings included
         self.run_dir = run_dir
         self.upload_checkpoints = config.upload_checkpoints
         under_agent = bool(os.environ.get("WANDB_SWEEP_ID"))
@@ -119,9 +126,10 @@ class WandbTracker:
             id=_run_id(run_dir),
             resume="allow",
             job_type="train",
-            settings=wandb.Settings(init_timeout=INIT_TIMEOUT_S),
+            settings=wandb.Settings(init_timeout=INIT_TIMEOUT_S, silent=wandb_silent()),
         )
         mode = wandb_mode(config)
+        self.offline = mode == "offline"
         if config.wandb_mode == "auto" and mode == "offline" and not os.environ.get("WANDB_MODE"):
             print(
                 f"infogan-bench: no W&B key found; logging offline under {run_dir}/wandb - "
@@ -139,6 +147,7 @@ class WandbTracker:
                 file=sys.stderr,
             )
             self.run = wandb.init(mode="offline", **init_args)
+            self.offline = True
         for name, summary in WANDB_SUMMARIES.items():
             self.run.define_metric(name, summary=summary)
 
@@ -233,6 +242,9 @@ class WandbTracker:
                     str(self.run_dir / pattern), base_path=str(self.run_dir), policy="now"
                 )
         self.run.finish(exit_code=0 if summary.get("status") == "finished" else 1)
+        if self.offline and wandb_silent():  # W&B's own line about it is silenced
+            offline = Path(self.run.dir).parent
+            print(f"W&B: logged offline; sync with: wandb sync {offline}", file=sys.stderr)
 
 
 def _run_id(run_dir: Path) -> str:
@@ -271,6 +283,7 @@ def publish_report(
     import wandb
 
     mode = resolved_mode()
+    wandb.setup(wandb.Settings(silent=wandb_silent()))
     wandb_dir = folder.parent / "wandb"
     wandb_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -282,7 +295,7 @@ def publish_report(
             tags=[sweep] if sweep else None,
             dir=str(folder.parent),
             mode=mode,
-            settings=wandb.Settings(init_timeout=INIT_TIMEOUT_S, silent=True),
+            settings=wandb.Settings(init_timeout=INIT_TIMEOUT_S, silent=wandb_silent()),
         )
         run.log({key: wandb.Table(dataframe=table) for key, table in tables.items()})
         images = sorted(folder.glob("*.png"))

@@ -2,6 +2,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from infogan_bench.sweeping.sweep import expand, load_sweep
 from infogan_bench.tracking import WandbTracker, wandb_mode, wandb_run_name
 from infogan_bench.training import loop as train_module
 from infogan_bench.training.loop import train
-from tests.conftest import wait_for
+from tests.conftest import cli_command, tiny_flags, wait_for
 from tests.wandb_records import config_and_summary, finished_records
 
 SWEEPS = Path(__file__).resolve().parents[1] / "sweeps"
@@ -274,3 +275,57 @@ def test_evaluate_keeps_its_scores_when_wandb_fails_on_write_back(
     assert saved["cat_acc"] == scores["cat_acc"] and saved["tracker_lost"] == scores["tracker_lost"]
     err = capsys.readouterr().err
     assert "warning: W&B failed (ConnectionResetError: Connection lost)" in err
+
+
+def test_a_run_whose_wandb_service_dies_exits_zero_and_ends_with_its_own_lines(tmp_path):
+    run_dir = tmp_path / "run"
+    flags = tiny_flags(steps=400, log_every=10, checkpoint_every=200)
+    env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen(
+        cli_command("train", *flags, f"--run-dir={run_dir}", "--progress=false"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+    def service() -> list[int]:
+        kids = Path(f"/proc/{child.pid}/task/{child.pid}/children")
+        pids = kids.read_text().split() if kids.exists() else []
+        return [int(p) for p in pids if "wandb-core" in Path(f"/proc/{p}/comm").read_text()]
+
+    def training() -> bool:  # a logged row: past wandb.init (killed during it, init hangs)
+        metrics = run_dir / "metrics.jsonl"
+        return metrics.exists() and metrics.stat().st_size > 0
+
+    wait_for(lambda: training() and service(), timeout=120)
+    for pid in service():
+        os.kill(pid, signal.SIGKILL)
+    out, err = child.communicate(timeout=300)
+    assert child.returncode == 0, err[-2000:]
+    summary = RunDir(run_dir).read_summary()
+    assert summary["status"] == "finished" and "tracker_lost" in summary
+    assert err.count("W&B stopped working") == 1 and "terminate called" not in err
+    assert out.strip().splitlines()[0].startswith("finished at step 400")
+
+
+def test_a_healthy_offline_run_ends_with_the_suites_lines_and_no_wandb_warnings(tmp_path):
+    env = {**os.environ, "WANDB_MODE": "offline", "OMP_NUM_THREADS": "1"}
+    env.pop("WANDB_SILENT", None)
+    done = subprocess.run(
+        cli_command(
+            "train", *tiny_flags(steps=10), f"--run-dir={tmp_path / 'run'}", "--progress=false"
+        ),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "wandb:" not in done.stderr and "wandb:" not in done.stdout
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith("W&B: logged offline; sync with: wandb sync")
+    )
+    assert done.stdout.strip().splitlines()[0].startswith("finished at step 10")
