@@ -61,10 +61,8 @@ def batch_script(
     out = out.resolve()
     array = f"0-{n_tasks - 1}" + (f"%{options.max_parallel}" if options.max_parallel else "")
     lines = [
-        f"--job-name=infogan-{yaml_path.stem}",
         f"--array={array}",
-        f"--output={out / 'slurm' / '%A_%a.out'}",
-        "--open-mode=append",  # a requeued task's log continues the first attempt's
+        "--output=/dev/null",  # the task's log: the script's own redirection below  # a requeued task's log continues the first attempt's
         "--requeue",
         f"--signal=B:TERM@{options.signal_seconds}",
         f"--cpus-per-task={options.cpus_per_task}",
@@ -89,9 +87,15 @@ def batch_script(
         args = " ".join(shlex.quote(a) for a in task)
         command = f'{python} -m infogan_bench.cli sweep task {args} --index "$SLURM_ARRAY_TASK_ID"'
     header = "\n".join(f"#SBATCH {line}" for line in lines)
+    submitted = shlex.join(sbatch_command(yaml_path, out, out / "slurm" / "array.sbatch"))
     return f"""#!/bin/bash
 {header}
 # Written by `infogan-bench sweep slurm`: task i trains run i of the sweep (as `sweep run` names it).
+# Submitted as: {submitted}
+# Each task appends to OUT/slurm/JOB_TASK.out (a requeued task's log continues the first
+# attempt's): redirected here, where the shell quotes any path, not by sbatch's --output, whose
+# parser cannot take every path (a backslash, a quote).
+exec >> {shlex.quote(str(out / "slurm"))}/"${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}.out" 2>&1
 export OMP_NUM_THREADS=${{SLURM_CPUS_PER_TASK:-1}}
 echo "task $SLURM_ARRAY_TASK_ID of job $SLURM_ARRAY_JOB_ID on $(hostname), restart ${{SLURM_RESTART_COUNT:-0}}"
 {command} &
@@ -107,6 +111,11 @@ if [ "$code" = {INTERRUPTED_EXIT} ] && [ "${{SLURM_RESTART_COUNT:-0}}" -lt {opti
 fi
 exit "$code"
 """
+
+
+def sbatch_command(yaml_path: Path, out: Path, script: Path) -> list[str]:
+    """sbatch's argv; the job name is an argument, not an #SBATCH line (a name with a space)."""
+    return ["sbatch", "--parsable", f"--job-name=infogan-{yaml_path.stem}", str(script)]
 
 
 def submit(
@@ -130,7 +139,9 @@ def submit(
     path = out / "slurm" / "array.sbatch"
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, script)
-    done = subprocess.run(["sbatch", "--parsable", str(path)], capture_output=True, text=True)
+    done = subprocess.run(
+        sbatch_command(Path(yaml_path), out, path), capture_output=True, text=True
+    )
     if done.returncode != 0:
         reason = (done.stderr.strip().splitlines() or ["no message"])[-1]
         raise SweepError(f"sbatch refused the array ({reason}); the script is {path}")

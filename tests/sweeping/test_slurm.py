@@ -63,7 +63,7 @@ def test_dry_run_prints_a_requeueable_array_with_every_option_and_writes_nothing
         "--array=0-3%2",
         "--requeue",
         "--signal=B:TERM@300",
-        "--open-mode=append",
+        "--output=/dev/null",
         "--partition=cpu",
         "--time=1:00:00",
         "--cpus-per-task=2",
@@ -76,6 +76,11 @@ def test_dry_run_prints_a_requeueable_array_with_every_option_and_writes_nothing
         assert f"#SBATCH {line}\n" in script
     assert f"sweep task {out.resolve()}/sweep.yaml --out {out.resolve()} --tracker=none" in script
     assert 'scontrol requeue "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"' in script
+    assert "# Submitted as: sbatch --parsable --job-name=infogan-four " in script
+    assert (
+        f'exec >> {out.resolve()}/slurm/"${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}.out"'
+        in script
+    )
     assert not out.exists()  # a dry run submits and records nothing
 
 
@@ -137,7 +142,8 @@ def _queued(job: str) -> list[str]:
 @needs_cluster
 def test_a_four_run_array_finishes_and_the_report_reads_it(tmp_path, capsys):
     path = _sweep(tmp_path, "four", steps={"value": 20}, seed={"values": [0, 1, 2, 3]})
-    out = tmp_path / "runs"
+    # any folder a filesystem allows: a space, quotes, a backslash and sbatch's pattern sign
+    out = tmp_path / "my runs" / 'it\'s "100%" a\\b'
     job = _submit(path, out, capsys)
     wait_for(lambda: not _queued(job), timeout=600, state=lambda: _queued(job))
     assert [s.status for s in sweep_status(out)] == ["finished"] * 4
