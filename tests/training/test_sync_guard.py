@@ -8,54 +8,19 @@ import itertools
 
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
+from infogan_bench.bench.sync import HostReads, step_counters
+from infogan_bench.bench.sync import host_reads as guarded_reads
 from infogan_bench.config import RunConfig
 from infogan_bench.rundir import RunDir
 from infogan_bench.training.step import Trainer
 
-HOST_READS = {
-    torch.ops.aten._local_scalar_dense.default,
-    torch.ops.aten.is_nonzero.default,
-    torch.ops.aten.item.default,
-}
 CPU = torch.device("cpu")
-
-
-class HostReads(TorchDispatchMode):
-    """Records every op that reads a tensor's value to the host, except reads of `allowed`
-    (the optimisers' step counters, which Adam keeps on the CPU whatever the device)."""
-
-    def __init__(self, allowed: list[torch.Tensor]) -> None:
-        super().__init__()
-        self.allowed = {id(t) for t in allowed}
-        self.reads: list[str] = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        if func in HOST_READS and id(args[0]) not in self.allowed:
-            self.reads.append(f"{func} of a {tuple(args[0].shape)} tensor")
-        return func(*args, **(kwargs or {}))
-
-
-def _step_counters(trainer: Trainer) -> list[torch.Tensor]:
-    optimisers = [trainer.opt_g, trainer.opt_d, trainer.opt_info]
-    return [
-        state["step"]
-        for opt in optimisers
-        if opt is not None
-        for state in opt.state.values()
-        if torch.is_tensor(state.get("step"))
-    ]
 
 
 def host_reads(trainer: Trainer, steps: int = 2) -> list[str]:
     torch.manual_seed(1)
-    real = torch.rand(trainer.config.d_steps * 8, 1, 28, 28)
-    trainer.step(real, None)  # Adam creates its state (and step counters) on the first step
-    with HostReads(_step_counters(trainer)) as guard:
-        for _ in range(steps):
-            trainer.step(real, None)
-    return guard.reads
+    return guarded_reads(trainer, torch.rand(trainer.config.d_steps * 8, 1, 28, 28), steps)
 
 
 AXES = list(
@@ -94,7 +59,7 @@ def test_a_resumed_step_reads_nothing_and_keeps_adams_counters_on_the_cpu(tmp_pa
     run.save_checkpoint(trainer.state_dict(step=2))
     resumed = Trainer.create(config, (1, 28, 28), 10, CPU)
     resumed.load_state_dict(run.load_checkpoint())
-    counters = _step_counters(resumed)
+    counters = step_counters(resumed)
     assert counters and all(c.device == CPU and c.dim() == 0 for c in counters)
     assert host_reads(resumed) == []
 
