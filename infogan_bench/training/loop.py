@@ -84,14 +84,15 @@ def _train_locked(config: RunConfig, run: RunDir, tracker: Tracker | None) -> di
         )
     guidance = ThicknessScale(data.train_images) if config.cont_guidance == "thickness" else None
     trainer = Trainer.create(config, data.image_shape, data.n_classes, device, guidance)
-    start_step, elapsed = _start_or_resume(run, trainer, config, device)
+    start_step, elapsed = _start_or_resume(run, trainer, config)
     tracker = tracker or make_tracker(config, run.path)
     run.write_summary(_running(start_step, {}))
     clock = _Clock(elapsed)
     # the handlers stay in place until the summary is written: a repeated SIGHUP waits for it
     with _stop_requests() as stop:
         try:
-            step = _train_steps(trainer, data, run, tracker, start_step, clock, stop)
+            loop = _Loop.start(trainer, data, run, tracker, clock, stop, start_step)
+            step = loop.train(start_step)
             stop.trained_to = step  # a signal now stops scoring at once; a resume rescores
             summary = _final_summary(trainer, data, run, tracker, step, clock)
         except Interrupted as err:
@@ -190,47 +191,151 @@ class _Interval:
         self.totals, self.steps, self.started = {}, 0, time.perf_counter()
 
 
-def _train_steps(
-    trainer: Trainer,
-    data: Data,
-    run: RunDir,
-    tracker: Tracker,
-    start_step: int,
-    clock: _Clock,
-    stop: _StopRequest,
-) -> int:
-    """Steps start_step+1 .. config.steps, logging and checkpointing on the way; returns the last."""
-    config = trainer.config
-    batches = Batches(data, config, trainer.rng)
-    # with scoring on, eval steps also score FID and keep the best checkpoint by it
-    reference = None
-    if config.eval_every > 0 and config.score_samples > 0:
-        reference = domain_reference(config.dataset, data, progress=config.progress)
-    records = run.read_metrics()
-    fids = [r["eval_fid_domain"] for r in records if "eval_fid_domain" in r]
-    interval = _Interval(
-        good_step=start_step if run.checkpoint_path().exists() else None,
-        best_fid=min(fids, default=math.inf),
-        d_won=DWonPhase.of(records),
-    )
-    # a bar on a terminal; off one (a log file), a plain line per log interval instead
-    bar_off = None if config.progress else True
-    bar = tqdm(total=config.steps, initial=start_step, disable=bar_off, unit="step")
-    log_lines = config.progress and bar.disable
-    with bar:
-        for step in range(start_step + 1, config.steps + 1):
-            interval.add(trainer.step(batches.real(step - 1), batches.labelled()))
-            bar.update(1)
-            if _writes_at(step, config):
-                record = _log_interval(
-                    trainer, data, run, tracker, clock, step, interval, reference
-                )
-                bar.set_postfix({k: f"{record[k]:.3f}" for k in HEARTBEAT_KEYS})
-                if log_lines:
-                    print(_progress_line(record, config), file=sys.stderr, flush=True)
-            if stop.signum is not None:  # a logged step keeps its row (and eval) before stopping
-                _stop(trainer, run, step, interval.steps, interval.good_step, clock, stop.signum)
-    return config.steps
+@dataclass
+class _Loop:
+    """What the steps of a run share: the trainer, its data and run dir, the tracker, the
+    training clock, the stop request, the domain reference of eval steps (None: cat_acc only)
+    and what carries over from one log interval to the next."""
+
+    trainer: Trainer
+    data: Data
+    run: RunDir
+    tracker: Tracker
+    clock: _Clock
+    stop: _StopRequest
+    reference: DomainReference | None
+    interval: _Interval
+
+    @classmethod
+    def start(
+        cls,
+        trainer: Trainer,
+        data: Data,
+        run: RunDir,
+        tracker: Tracker,
+        clock: _Clock,
+        stop: _StopRequest,
+        start_step: int,
+    ) -> _Loop:
+        config = trainer.config
+        # with scoring on, eval steps also score FID and keep the best checkpoint by it
+        reference = None
+        if config.eval_every > 0 and config.score_samples > 0:
+            reference = domain_reference(config.dataset, data, progress=config.progress)
+        records = run.read_metrics()  # a resumed run's rows so far
+        fids = [r["eval_fid_domain"] for r in records if "eval_fid_domain" in r]
+        interval = _Interval(
+            good_step=start_step if run.checkpoint_path().exists() else None,
+            best_fid=min(fids, default=math.inf),
+            d_won=DWonPhase.of(records),
+        )
+        return cls(trainer, data, run, tracker, clock, stop, reference, interval)
+
+    def train(self, start_step: int) -> int:
+        """Steps start_step+1 .. config.steps, logging and checkpointing on the way."""
+        config, trainer = self.trainer.config, self.trainer
+        batches = Batches(self.data, config, trainer.rng)
+        # a bar on a terminal; off one (a log file), a plain line per log interval instead
+        bar = tqdm(
+            total=config.steps,
+            initial=start_step,
+            disable=None if config.progress else True,
+            unit="step",
+        )
+        log_lines = config.progress and bar.disable
+        with bar:
+            for step in range(start_step + 1, config.steps + 1):
+                self.interval.add(trainer.step(batches.real(step - 1), batches.labelled()))
+                bar.update(1)
+                if _writes_at(step, config):
+                    record = self.log(step)
+                    bar.set_postfix({k: f"{record[k]:.3f}" for k in HEARTBEAT_KEYS})
+                    if log_lines:
+                        print(_progress_line(record, config), file=sys.stderr, flush=True)
+                if self.stop.signum is not None:  # a logged step keeps its row before stopping
+                    self.stop_at(step, self.stop.signum)
+        return config.steps
+
+    def log(self, step: int) -> dict[str, Any]:
+        """The interval's row to the metrics file and the tracker (with eval scores at eval
+        steps), the checkpoints due at step, the running summary; a D-won stop."""
+        record = self.row(step)
+        self.evaluate(record, step)
+        self.run.append_metrics(record)
+        self.tracker.log(record, step)
+        config = self.trainer.config
+        if config.eval_every > 0 and step % config.eval_every == 0 and step < config.steps:
+            samples = save_sample_grids(
+                self.trainer.sampler, config, self.run.samples, self.trainer.device
+            )
+            self.tracker.log_images(samples, step)  # train() writes the final grids
+        self.interval.restart()
+        self.checkpoint(step)
+        self.run.write_summary(_running(step, record))
+        self.stop_if_d_won(step)
+        return record
+
+    def row(self, step: int) -> dict[str, Any]:
+        """Mean losses, speed and learning rates of the interval, and its D-won mark; nothing
+        non-finite gets past: the losses, then the updated weights are checked."""
+        trainer, interval, config = self.trainer, self.interval, self.trainer.config
+        record = _interval_record(interval.totals, interval.steps, step, config, interval.good_step)
+        _require_finite_weights(trainer, step, interval.steps, interval.good_step)
+        elapsed = time.perf_counter() - interval.started
+        record["images_per_s"] = interval.steps * config.batch_size / elapsed
+        record["lr_d"] = trainer.opt_d.param_groups[0]["lr"]
+        record["lr_g"] = trainer.opt_g.param_groups[0]["lr"]
+        interval.d_won.add(record)
+        return record
+
+    def evaluate(self, record: dict[str, Any], step: int) -> None:
+        """At eval steps and the last: cat_acc (and FID) of the sampling G, the raw G's FID
+        beside a moving average; best.pt when the FID is the lowest so far."""
+        trainer, config, reference = self.trainer, self.trainer.config, self.reference
+        if not (config.eval_every > 0 and step % config.eval_every == 0 or step == config.steps):
+            return
+        G, D = trainer.sampler, trainer.discriminator
+        record.update(eval_scores(G, D, config, self.data, reference))
+        if trainer.ema is not None and reference is not None:
+            raw = eval_generated_scores(
+                trainer.generator, config, self.data, reference, EVAL_SUBSET
+            )
+            record["eval_fid_domain_raw"] = raw["fid_domain"]
+        if record.get("eval_fid_domain", math.inf) < self.interval.best_fid:
+            self.interval.best_fid = record["eval_fid_domain"]
+            self.run.save_checkpoint(weights_only(trainer.state_dict(step)), name="best")
+
+    def checkpoint(self, step: int) -> None:
+        """last.pt every checkpoint_every steps, at the last, or checkpoint_minutes after the
+        last write; a weights-only snapshot every snapshot_every steps."""
+        config, interval, trainer = self.trainer.config, self.interval, self.trainer
+        overdue = 0 < config.checkpoint_minutes <= (time.perf_counter() - interval.saved_at) / 60
+        if step % config.checkpoint_every == 0 or step == config.steps or overdue:
+            self.run.save_checkpoint(trainer.state_dict(step) | {"elapsed_s": self.clock.elapsed()})
+            interval.good_step, interval.saved_at = step, time.perf_counter()
+        if config.snapshot_every > 0 and step % config.snapshot_every == 0:  # to score, not resume
+            self.run.save_checkpoint(weights_only(trainer.state_dict(step)), name=f"step_{step}")
+
+    def stop_if_d_won(self, step: int) -> None:
+        """With --stop-when-d-won N, fail a run in which D has won for N steps in a row."""
+        config, phase = self.trainer.config, self.interval.d_won
+        streak = phase.streak()
+        if config.stop_when_d_won and streak >= config.stop_when_d_won:
+            raise DWonError(
+                f"D won from step {phase.since}: d_separation >= {D_WON_SEPARATION} for "
+                f"{streak} steps (--stop-when-d-won {config.stop_when_d_won}); last.pt holds "
+                f"step {self.interval.good_step}",
+                step,
+            )
+
+    def stop_at(self, step: int, signum: int) -> NoReturn:
+        """Checkpoint `step` (unless last.pt already holds it) and raise Interrupted."""
+        interval = self.interval
+        if interval.good_step != step:
+            _require_finite_weights(self.trainer, step, interval.steps, interval.good_step)
+            state = self.trainer.state_dict(step) | {"elapsed_s": self.clock.elapsed()}
+            self.run.save_checkpoint(state)
+        raise Interrupted(signum, step)
 
 
 def _writes_at(step: int, config: RunConfig) -> bool:
@@ -241,82 +346,6 @@ def _writes_at(step: int, config: RunConfig) -> bool:
         or step == config.steps
         or (config.snapshot_every > 0 and step % config.snapshot_every == 0)
     )
-
-
-def _log_interval(
-    trainer: Trainer,
-    data: Data,
-    run: RunDir,
-    tracker: Tracker,
-    clock: _Clock,
-    step: int,
-    interval: _Interval,
-    reference: DomainReference | None,
-) -> dict[str, Any]:
-    """The interval's row (mean losses, speed, eval scores at eval steps) to the metrics file and
-    the tracker; the best, last and snapshot checkpoints due at step; the running summary."""
-    config = trainer.config
-    # nothing non-finite is logged, scored or saved: losses, then the updated weights
-    record = _interval_record(interval.totals, interval.steps, step, config, interval.good_step)
-    _require_finite_weights(trainer, step, interval.steps, interval.good_step)
-    elapsed = time.perf_counter() - interval.started
-    record["images_per_s"] = interval.steps * config.batch_size / elapsed
-    record["lr_d"] = trainer.opt_d.param_groups[0]["lr"]
-    record["lr_g"] = trainer.opt_g.param_groups[0]["lr"]
-    interval.d_won.add(record)
-    evaluate_now = config.eval_every > 0 and step % config.eval_every == 0
-    if evaluate_now or step == config.steps:
-        record.update(eval_scores(trainer.sampler, trainer.discriminator, config, data, reference))
-        if trainer.ema is not None and reference is not None:
-            raw = eval_generated_scores(trainer.generator, config, data, reference, EVAL_SUBSET)
-            record["eval_fid_domain_raw"] = raw["fid_domain"]
-    if record.get("eval_fid_domain", math.inf) < interval.best_fid:
-        interval.best_fid = record["eval_fid_domain"]
-        run.save_checkpoint(weights_only(trainer.state_dict(step)), name="best")
-    run.append_metrics(record)
-    tracker.log(record, step)
-    if evaluate_now and step < config.steps:  # train() writes the final grids
-        samples = save_sample_grids(trainer.sampler, config, run.samples, trainer.device)
-        tracker.log_images(samples, step)
-    interval.restart()
-    minutes = (time.perf_counter() - interval.saved_at) / 60
-    overdue = 0 < config.checkpoint_minutes <= minutes
-    if step % config.checkpoint_every == 0 or step == config.steps or overdue:
-        run.save_checkpoint(trainer.state_dict(step) | {"elapsed_s": clock.elapsed()})
-        interval.good_step, interval.saved_at = step, time.perf_counter()
-    if config.snapshot_every > 0 and step % config.snapshot_every == 0:  # to score, not resume
-        run.save_checkpoint(weights_only(trainer.state_dict(step)), name=f"step_{step}")
-    run.write_summary(_running(step, record))
-    _stop_if_d_won(interval, config, step)
-    return record
-
-
-def _stop_if_d_won(interval: _Interval, config: RunConfig, step: int) -> None:
-    """With --stop-when-d-won N, fail a run in which D has won for N steps in a row."""
-    streak = interval.d_won.streak()
-    if config.stop_when_d_won and streak >= config.stop_when_d_won:
-        raise DWonError(
-            f"D won from step {interval.d_won.since}: d_separation >= {D_WON_SEPARATION} for "
-            f"{streak} steps (--stop-when-d-won {config.stop_when_d_won}); last.pt holds step "
-            f"{interval.good_step}",
-            step,
-        )
-
-
-def _stop(
-    trainer: Trainer,
-    run: RunDir,
-    step: int,
-    interval_steps: int,
-    good_step: int | None,
-    clock: _Clock,
-    signum: int,
-) -> NoReturn:
-    """Checkpoint `step` (unless last.pt already holds it) and raise Interrupted."""
-    if good_step != step:
-        _require_finite_weights(trainer, step, interval_steps, good_step)
-        run.save_checkpoint(trainer.state_dict(step) | {"elapsed_s": clock.elapsed()})
-    raise Interrupted(signum, step)
 
 
 def _final_summary(
@@ -462,9 +491,7 @@ def _check_recipe(run: RunDir, config: RunConfig) -> None:
         )
 
 
-def _start_or_resume(
-    run: RunDir, trainer: Trainer, config: RunConfig, device: torch.device
-) -> tuple[int, float]:
+def _start_or_resume(run: RunDir, trainer: Trainer, config: RunConfig) -> tuple[int, float]:
     """Create a fresh run dir, or restore last.pt for --resume; returns (step, training time
     so far in seconds) to start from."""
     if not config.resume:
