@@ -63,6 +63,8 @@ def test_bench_command_prints_both_rates_flops_and_scoring(capsys):
             r["suite_images_per_s"] / r["naive_images_per_s"], rel=0.01, abs=rounding
         )
         assert r["step_gflop"] > 0.1 and 0 < r["fraction_of_peak"] < 2
+    # a step's FLOPs grow with the batch: twice the images, twice the work
+    assert lines[1]["step_gflop"] == pytest.approx(2 * lines[0]["step_gflop"], rel=0.02)
 
 
 def test_time_to_accuracy_stops_at_the_first_eval_reaching_the_target(digits, monkeypatch):
