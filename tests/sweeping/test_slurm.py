@@ -131,6 +131,12 @@ def _submit(path: Path, out: Path, capsys) -> str:
     return job
 
 
+def _record(job: str) -> dict[str, str]:
+    """`scontrol show job`'s fields of a job or array task, as KEY: value."""
+    done = subprocess.run(["scontrol", "-o", "show", "job", job], capture_output=True, text=True)
+    return dict(field.split("=", 1) for field in done.stdout.split() if "=" in field)
+
+
 def _queued(job: str) -> list[str]:
     done = subprocess.run(
         ["squeue", "-h", "-r", "-j", job, "-o", "%i %T"], capture_output=True, text=True
@@ -196,8 +202,9 @@ def test_a_run_that_fails_by_itself_is_reported_failed_and_not_requeued(tmp_path
     out = tmp_path / "runs"
     job = _submit(path, out, capsys)
     wait_for(lambda: not _queued(job), timeout=300, state=lambda: _queued(job))
-    time.sleep(3)  # a requeue would show the task pending again
-    assert not _queued(job)
+    # SLURM's own record of the task (kept MinJobAge after it ends): failed, never restarted
+    record = _record(f"{job}_0")
+    assert (record["JobState"], record["Restarts"]) == ("FAILED", "0"), record
     [state] = sweep_status(out)
     assert state.status == "failed" and "non-finite" in state.detail
     log = (out / "slurm" / f"{job}_0.out").read_text()
