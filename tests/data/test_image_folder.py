@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from PIL import Image
 from infogan_bench.data import image_folder
 from infogan_bench.data.datasets import CIFAR10_CLASSES, DatasetError, load_dataset
 from infogan_bench.data.image_folder import load_image_folder
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -82,27 +81,33 @@ def test_decoded_tree_is_cached_and_decoded_again_when_the_tree_changes(tmp_path
         load_image_folder(tmp_path, classes)
 
 
-def test_two_runs_starting_at_once_decode_the_tree_once(tmp_path, monkeypatch):
-    """Two threads stand in for two campaign lanes (flock conflicts between two open() calls)."""
+def test_two_runs_starting_at_once_decode_the_tree_once(tmp_path, monkeypatch, capsys):
+    """Two threads stand in for two campaign lanes (flock conflicts between two open() calls);
+    the first decodes until the second has said it waits for the cache: no timing assumed."""
     classes = ("a", "b")
     _write_tree(tmp_path, classes)
     decoded = []
+    second_waits = threading.Event()
 
-    def slow_decode(files, split):
+    def held_decode(files, split):
         decoded.append(split)
-        time.sleep(0.3)
+        assert second_waits.wait(timeout=60), "the second run never waited for the cache"
         return decode(files, split)
 
     decode = image_folder._decode
-    monkeypatch.setattr(image_folder, "_decode", slow_decode)
+    monkeypatch.setattr(image_folder, "_decode", held_decode)
     results: list = [None, None]
 
     def load(i: int) -> None:
         results[i] = load_image_folder(tmp_path, classes)
 
     threads = [threading.Thread(target=load, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
+    threads[0].start()
+    wait_for(lambda: decoded, timeout=60)  # the first holds the cache's lock and decodes
+    threads[1].start()
+    said: list[str] = []
+    wait_for(lambda: said.append(capsys.readouterr().err) or "waiting for another" in "".join(said))
+    second_waits.set()
     for thread in threads:
         thread.join()
     assert sorted(decoded) == ["test", "train"]  # each split decoded once, by one of the two
