@@ -21,9 +21,11 @@ commit_ended() {  # the run dirs of $1 that finished or stopped (not another lan
     grep -qsE '"status": "(finished|failed)"' "$run/summary.json" && dirs+=("$run")
   done
   [ ${#dirs[@]} -gt 0 ] || return 0
+  local readme=reports/cifar10_screen/README.md
   for try in 1 2 3 4 5; do  # another lane may hold git's index lock
-    git add -- "${dirs[@]}" && { git diff --cached --quiet -- "${dirs[@]}" ||
-      git commit -q -m "$1: runs ended" -- "${dirs[@]}"; } && return 0
+    python reports/cifar10_screen/table.py > /dev/null &&  # the README's table, with these runs
+      git add -- "${dirs[@]}" "$readme" && { git diff --cached --quiet -- "${dirs[@]}" "$readme" ||
+      git commit -q -m "$1: runs ended" -- "${dirs[@]}" "$readme"; } && return 0
     sleep 5
   done
 }
