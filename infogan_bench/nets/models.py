@@ -167,11 +167,14 @@ class Discriminator(nn.Module):
         return self.q_head(self.trunk(images))
 
 
-def non_finite_weight(model: nn.Module) -> str | None:
-    """Name of the first parameter or buffer of model holding a NaN or inf; None if all finite."""
-    for key, tensor in model.state_dict().items():
-        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
-            return key
+def non_finite_weight(models: dict[str, nn.Module]) -> tuple[str, str] | None:
+    """(model name, key) of the first parameter or buffer holding a NaN or inf, in the order of
+    `models` ({"generator": G, ...}); None if all are finite. The one check of a model's
+    weights, for training (after updates) and scoring (before it)."""
+    for name, model in models.items():
+        for key, tensor in model.state_dict().items():
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                return name, key
     return None
 
 

@@ -21,14 +21,14 @@ from infogan_bench.tracking import write_back_scores
 
 def require_finite(models: dict[str, torch.nn.Module]) -> None:
     """Raise ScoringError naming the first model with a NaN or infinite parameter or buffer."""
-    for name, model in models.items():
-        bad = non_finite_weight(model)
-        if bad:
-            raise ScoringError(
-                f"the {name} has non-finite weights ({bad}): the model diverged and cannot be "
-                "scored; score an earlier checkpoint (--checkpoint best) or retrain with lower "
-                "learning rates"
-            )
+    bad = non_finite_weight(models)
+    if bad is not None:
+        name, key = bad
+        raise ScoringError(
+            f"the {name} has non-finite weights ({key}): the model diverged and cannot be "
+            "scored; score an earlier checkpoint (--checkpoint best) or retrain with lower "
+            "learning rates"
+        )
 
 
 def evaluate_run_dir(

@@ -439,15 +439,17 @@ def _require_finite_weights(
     trainer: Trainer, step: int, n_steps: int, good_step: int | None
 ) -> None:
     """Raise NonFiniteLossError if an update made any weight of G or D NaN or inf."""
-    for name, model in (("generator", trainer.generator), ("discriminator", trainer.discriminator)):
-        key = non_finite_weight(model)
-        if key is not None:
-            raise NonFiniteLossError(
-                f"{name} weight {key} became non-finite between steps {step - n_steps + 1} "
-                f"and {step}; lower the learning rates or try --d-norm spectral; "
-                + _good_state(good_step),
-                step,
-            )
+    bad = non_finite_weight(
+        {"generator": trainer.generator, "discriminator": trainer.discriminator}
+    )
+    if bad is not None:
+        name, key = bad
+        raise NonFiniteLossError(
+            f"{name} weight {key} became non-finite between steps {step - n_steps + 1} "
+            f"and {step}; lower the learning rates or try --d-norm spectral; "
+            + _good_state(good_step),
+            step,
+        )
 
 
 def _interval_record(

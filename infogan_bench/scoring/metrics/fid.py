@@ -26,7 +26,8 @@ class Precomputed(nn.Module):
         return features
 
 
-def _require_finite(real: torch.Tensor, fake: torch.Tensor) -> None:
+def require_finite_features(real: torch.Tensor, fake: torch.Tensor) -> None:
+    """Raise ValueError unless both feature sets are finite (every metric on features checks)."""
     # NaN features crash the matrix square root inside the linear-algebra library (a signal,
     # not an exception): refuse them first
     if not (torch.isfinite(real).all() and torch.isfinite(fake).all()):
@@ -38,7 +39,7 @@ def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
     # imported here: torchmetrics takes seconds to import, and most processes never score FID
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    _require_finite(real, fake)
+    require_finite_features(real, fake)
     metric = FrechetInceptionDistance(feature=Precomputed(real.shape[1]), normalize=True)
     metric.update(real.double().cpu(), real=True)
     metric.update(fake.double().cpu(), real=False)
@@ -49,7 +50,7 @@ def kernel_distance(real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> tu
     """KID (mean, std over subsets) between feature sets real (N, D) and fake (M, D)."""
     from torchmetrics.image.kid import KernelInceptionDistance
 
-    _require_finite(real, fake)
+    require_finite_features(real, fake)
     size = min(KID_SUBSET_SIZE, len(real), len(fake))
     with warnings.catch_warnings():  # "will save all extracted features": a known, small cost
         warnings.filterwarnings("ignore", "Metric `Kernel Inception Distance` will save")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from infogan_bench.scoring.metrics.fid import require_finite_features
+
 NEIGHBOURHOOD = 3
 
 
@@ -19,8 +21,7 @@ def precision_recall(
     """(precision, recall) of fake (M, D) against real (N, D) with k-nearest-neighbour balls."""
     from torch_fidelity.metric_prc import calculate_precision_recall_part
 
-    if not (torch.isfinite(real).all() and torch.isfinite(fake).all()):
-        raise ValueError("features are not finite (NaN or inf): a diverged model cannot be scored")
+    require_finite_features(real, fake)
     # torch-fidelity's convention: the first set is the generated one; batches bound the memory
     return calculate_precision_recall_part(
         fake.float().cpu(), real.float().cpu(), neighborhood=k, batch_size=1000
