@@ -172,7 +172,7 @@ def _add_runner_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_slurm_parsers(actions: argparse._SubParsersAction) -> None:
+def _add_slurm_parser(actions: argparse._SubParsersAction) -> None:
     slurm = actions.add_parser(
         "slurm", help="submit the sweep to SLURM as one job array (task i = run i of `sweep run`)"
     )
@@ -220,7 +220,6 @@ def _add_slurm_parsers(actions: argparse._SubParsersAction) -> None:
         "--dry-run", action="store_true", help="print the sbatch script, submit nothing"
     )
     slurm.set_defaults(handler=_cmd_sweep_slurm)
-    _add_task_and_status_parsers(actions)
 
 
 def _add_task_and_status_parsers(actions: argparse._SubParsersAction) -> None:
@@ -280,7 +279,8 @@ def _add_sweep_parser(commands: argparse._SubParsersAction) -> None:
     agent.add_argument("--project", default=None, help="W&B project")
     agent.add_argument("--entity", default=None, help="W&B entity")
     agent.set_defaults(handler=_cmd_sweep_agent)
-    _add_slurm_parsers(actions)
+    _add_slurm_parser(actions)  # sweep slurm
+    _add_task_and_status_parsers(actions)  # sweep task (a SLURM array task), sweep status
 
 
 def _field(name: str) -> dataclasses.Field:
