@@ -109,7 +109,7 @@ def describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {text.splitlines()[0]}" if text else type(err).__name__
 
 
-def clock(seconds: float) -> str:
+def hms(seconds: float) -> str:
     """A duration as h:mm:ss, for progress lines."""
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"

@@ -32,7 +32,7 @@ from typing import IO, Any
 import yaml
 
 from infogan_bench.config import ConfigError, RunConfig, from_dict, names_with_role
-from infogan_bench.errors import SweepError, clock, first_line
+from infogan_bench.errors import SweepError, first_line, hms
 from infogan_bench.rundir import RunDir, atomic_write_text
 from infogan_bench.training.signals import on_stop_signals
 
@@ -337,10 +337,10 @@ class _Progress:
             self.trained += outcome.status not in ("skipped", "not started", "busy")
             elapsed = time.monotonic() - self.start
             left = self.total - self.count
-            eta = clock(elapsed / self.trained * left) if self.trained and left else "-"
+            eta = hms(elapsed / self.trained * left) if self.trained and left else "-"
             print(
                 f"[{self.count}/{self.total}] {outcome.name} {outcome.status} "
-                f"(elapsed {clock(elapsed)}, ETA {eta})",
+                f"(elapsed {hms(elapsed)}, ETA {eta})",
                 flush=True,
             )
         return outcome

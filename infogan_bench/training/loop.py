@@ -41,8 +41,8 @@ from infogan_bench.errors import (
     DWonError,
     Interrupted,
     NonFiniteLossError,
-    clock,
     first_line,
+    hms,
 )
 from infogan_bench.nets.latent import code_entropy
 from infogan_bench.nets.models import non_finite_weight, trained_models
@@ -402,7 +402,7 @@ def _progress_line(record: dict[str, Any], config: RunConfig) -> str:
     losses = "  ".join(f"{k} {record[k]:.3f}" for k in HEARTBEAT_KEYS)
     speed = record["images_per_s"]
     eta_s = round((config.steps - step) * config.batch_size / speed) if speed > 0 else 0
-    return f"step {step}/{config.steps}  {losses}  {speed:.0f} images/s  ETA {clock(eta_s)}"
+    return f"step {step}/{config.steps}  {losses}  {speed:.0f} images/s  ETA {hms(eta_s)}"
 
 
 def _running(step: int, record: dict[str, Any]) -> dict[str, Any]:
