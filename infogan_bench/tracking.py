@@ -284,8 +284,6 @@ def publish_report(
 
     mode = resolved_mode()
     wandb.setup(wandb.Settings(silent=wandb_silent()))
-    wandb_dir = folder.parent / "wandb"
-    wandb_dir.mkdir(parents=True, exist_ok=True)
     try:
         run = wandb.init(
             project=project,

@@ -425,14 +425,12 @@ def headline(variants: pd.DataFrame, effects: pd.DataFrame, alpha: float = ALPHA
     levels) and its mean, and the effects with p < alpha ("axis=level" -> "metric mean")."""
     axes = list(variants.columns[: list(variants.columns).index("n_runs")])
     best: dict[str, Any] = {}
-    for metric in REPORTED:
+    for metric, better in DIRECTIONS.items():
         column = f"{metric}_mean"
         if column not in variants or variants[column].isna().all():
             continue
         row = variants.loc[
-            variants[column].idxmax()
-            if METRICS[metric].better == "max"
-            else variants[column].idxmin()
+            variants[column].idxmax() if better == "max" else variants[column].idxmin()
         ]
         best[f"best/{metric}"] = ", ".join(f"{a}={row[a]}" for a in axes) or "all runs"
         best[f"best/{metric}_mean"] = float(row[column])

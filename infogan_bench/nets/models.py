@@ -202,6 +202,13 @@ def build_models(
     return generator, discriminator
 
 
+def averaged_weights(entry: dict) -> dict:
+    """G's state dict from a checkpoint's moving-average entry (AveragedModel's layout:
+    module.* weights and the n_averaged count, training/ema.py)."""
+    prefix = "module."
+    return {k.removeprefix(prefix): v for k, v in entry.items() if k.startswith(prefix)}
+
+
 def trained_models(
     config: RunConfig, state: dict, image_shape: tuple[int, int, int], device: torch.device
 ) -> tuple[Generator, Discriminator]:
@@ -210,14 +217,8 @@ def trained_models(
     generator, discriminator = build_models(config, image_shape)
     try:
         discriminator.load_state_dict(state["discriminator"])
-        if "generator_ema" in state:  # torch's AveragedModel: module.* and n_averaged
-            prefix = "module."
-            weights = {
-                k.removeprefix(prefix): v
-                for k, v in state["generator_ema"].items()
-                if k.startswith(prefix)
-            }
-            generator.load_state_dict(weights)
+        if "generator_ema" in state:
+            generator.load_state_dict(averaged_weights(state["generator_ema"]))
         else:
             generator.load_state_dict(state["generator"])
     except (KeyError, RuntimeError) as err:

@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from infogan_bench.nets.models import averaged_weights
+
 
 def ramped_decay(decay: float, updates: int) -> float:
     """The decay of the update after `updates` others: (1 + n) / (10 + n), at most decay."""
@@ -51,8 +53,5 @@ class MovingAverage:
         return {**weights, "n_averaged": torch.tensor(self.updates)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        prefix = "module."
-        self.module.load_state_dict(
-            {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
-        )
+        self.module.load_state_dict(averaged_weights(state))
         self.updates = int(state["n_averaged"])

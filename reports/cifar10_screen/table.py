@@ -7,6 +7,8 @@ import json
 import re
 from pathlib import Path
 
+from infogan_bench.training.dwon import DWonPhase
+
 HERE = Path(__file__).resolve().parent
 STEPS = (500, 1000, 1500, 2000, 2500, 3000)
 BEGIN, END = "<!-- runs table: begin -->", "<!-- runs table: end -->"
@@ -17,10 +19,8 @@ def _row(run: Path) -> str:
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     fid = {r["step"]: r["eval_fid_domain"] for r in records if "eval_fid_domain" in r}
     raw = {r["step"]: r["eval_fid_domain_raw"] for r in records if "eval_fid_domain_raw" in r}
-    won = [r for r in records if r.get("d_separation", 0) >= 0.98]
-    last_won = won[-1]["step"] if won else "–"
-    # D-won steps: each won interval's length (50 steps), as the summary counts them
-    won_steps = summary.get("d_won_steps", 50 * len(won))
+    phase = DWonPhase.of(records).summary()  # the loop's own count, also for runs from before it
+    won_steps, last_won = phase["d_won_steps"], phase["d_won_last_step"] or "–"
     status = summary["status"]
     if summary.get("reason", "").startswith("D won"):
         status = f"stopped at {summary['step']}: {summary['reason'].split(':')[0]}"
