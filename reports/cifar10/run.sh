@@ -12,14 +12,7 @@
 set -uo pipefail
 export COMMIT=${COMMIT:-1} DATA_DIR=${DATA_DIR:-../shared/data}
 
-# Every run is scored with the one domain classifier committed here (test accuracy 0.725): trained
-# again on another machine its weights differ (seed 0 of default and upsample were scored with
-# one of test accuracy 0.721), and so would the domain FID's feature space.
-classifier=reports/cifar10/domain/cifar10-997485eeb57a.pt
-cached=${INFOGAN_BENCH_CACHE:-$HOME/.cache/infogan_bench}/domain/$(basename "$classifier")
-if ! cmp -s "$classifier" "$cached"; then
-  mkdir -p "$(dirname "$cached")" && cp "$classifier" "$cached" && rm -f "${cached%.pt}.real.pt"
-fi
+source reports/cifar10/domain/cache.sh  # the domain FID's classifier, one for every study
 hook='bash reports/cifar10/score.sh "$RUN_DIR"'
 [ "$COMMIT" = 1 ] && hook="bash reports/commit_run.sh && $hook"
 

@@ -344,3 +344,7 @@ def test_best_and_snapshots_hold_weights_only(tiny_config):
         state = run.load_checkpoint(name)
         assert holds_only_weights(state) and "generator_ema" in state, name
     assert not holds_only_weights(run.load_checkpoint())
+    # a snapshot is scored as a study's score.sh does: its own eval file, its own step
+    scores = evaluate_run_dir(config.run_dir, checkpoint="step_2", n_samples=50)
+    written = json.loads((run.path / "eval_step_2.json").read_text())
+    assert scores["step"] == written["step"] == 2 and math.isfinite(written["fid_domain"])
