@@ -76,6 +76,7 @@ def _cmd_sweep_run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         on_finish=args.on_finish,
         count=args.count,
+        gpus=args.gpus.split(",") if args.gpus else None,
     )
     done = {"finished", "skipped"}
     lost = [o for o in outcomes if o.status not in done]
@@ -245,6 +246,13 @@ def _add_sweep_parser(commands: argparse._SubParsersAction) -> None:
     run.add_argument("yaml", help="sweep YAML (W&B format), e.g. sweeps/digits_quick.yaml")
     run.add_argument("--out", required=True, help="folder of the run dirs")
     run.add_argument("--workers", type=int, default=1, help="runs at once (default: 1)")
+    run.add_argument(
+        "--gpus",
+        metavar="IDS",
+        default=None,
+        help="GPU ids the workers take in turn, e.g. 0,1 (CUDA_VISIBLE_DEVICES per run; more"
+        " workers than GPUs share them); default: every run sees every GPU and trains on cuda:0",
+    )
     _add_runner_flags(run)
     run.add_argument(
         "--draw-seed", type=int, default=0, help="seed of a random sweep's draws (default: 0)"

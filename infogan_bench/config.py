@@ -30,6 +30,7 @@ AdvLoss = Literal["non-saturating", "hinge"]
 QOptimizer = Literal["with-d", "with-g", "separate"]
 ContGuidance = Literal["none", "thickness"]
 Device = Literal["auto", "cpu", "cuda"]
+Precision = Literal["fp32", "bf16"]
 TrackerKind = Literal["wandb", "none"]
 WandbMode = Literal["auto", "online", "offline", "disabled"]
 CheckpointUpload = Literal["weights", "full", "none"]
@@ -47,6 +48,8 @@ GROUP_MAX_CHARS = 120  # W&B caps a group name at 128 characters
 # Recipe fields whose default depends on the dataset: (the InfoGAN paper's MNIST value, the value
 # of the datasets whose own measurements chose another). Such a field defaults to None and gets
 # its dataset's value when the config is made. Digits: lambda_cat 2 (reports/digits_default/).
+# The paper's value is also every dataset's value before it had its own: a config.yaml written
+# then, without the field, is read with it (from_saved).
 DATASET_DEFAULTS: dict[str, tuple[Any, dict[str, Any]]] = {"lambda_cat": (1.0, {"digits": 2.0})}
 
 
@@ -233,6 +236,30 @@ class RunConfig:
             "CPU threads of this run; 0 = OMP_NUM_THREADS when set, else the CPUs this process"
             " may use (os.sched_getaffinity). Several runs on one machine: split the CPUs",
             lo=0,
+            role="bookkeeping",
+        ),
+    )
+    cuda_fast_paths: bool = field(
+        default=True,
+        metadata=_doc(
+            "on a CUDA device: TF32 matmuls and convolutions, cudnn.benchmark and fused Adam"
+            " (docs/performance.md: the GPU options); no effect on a CPU",
+            role="bookkeeping",
+        ),
+    )
+    precision: Precision = field(
+        default="fp32",
+        metadata=_doc(
+            "bf16: G's and D's forward passes of training under bfloat16 autocast (losses,"
+            " weights, optimiser and scoring stay fp32); for GPUs with bf16 units, slower on"
+            " most CPUs",
+            role="bookkeeping",
+        ),
+    )
+    compile: bool = field(
+        default=False,
+        metadata=_doc(
+            "torch.compile G and D's parts for training (the first steps wait on compilation)",
             role="bookkeeping",
         ),
     )
@@ -451,6 +478,13 @@ def from_dict(values: dict[str, Any]) -> RunConfig:
             f"unknown config key(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
     return RunConfig(**values)
+
+
+def from_saved(values: dict[str, Any]) -> RunConfig:
+    """The config of a run dir's config.yaml: a dataset-dependent field it lacks (written before
+    the field existed) takes the paper's value, which every dataset had then, not today's."""
+    missing = {k: paper for k, (paper, _) in DATASET_DEFAULTS.items() if k not in values}
+    return from_dict({**missing, **values})
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

@@ -21,18 +21,18 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def set_threads(config: RunConfig) -> int:
+def set_threads(config: RunConfig, device: torch.device) -> int:
     """Give torch this run's CPU threads (--threads; 0: OMP_NUM_THREADS, else the CPUs this
-    process may use) and, when neither chose them, warn once if the machine's load already
-    fills those CPUs: runs that share cores slow down far more than they split them
-    (reports/perf/)."""
+    process may use) and, when neither chose them and the run computes on the CPU, warn once if
+    the machine's load already fills those CPUs: runs that share cores slow down far more than
+    they split them (reports/perf/)."""
     cpus = len(os.sched_getaffinity(0))
     chosen = config.threads or int(os.environ.get("OMP_NUM_THREADS") or 0)
     threads = chosen or cpus
     torch.set_num_threads(threads)
     load = os.getloadavg()[0]  # runnable processes, averaged over the last minute
     # a whole CPU's worth of other work: a lone run beside an editor is not warned
-    if not chosen and config.device != "cuda" and load + threads > cpus + 1:
+    if not chosen and device.type == "cpu" and load + threads > cpus + 1:
         print(
             f"infogan-bench: warning: load {load:.1f} on {cpus} CPUs: this run's {threads} "
             f"threads will share busy cores and every run on them slows; give each of N runs "
@@ -40,6 +40,17 @@ def set_threads(config: RunConfig) -> int:
             file=sys.stderr,
         )
     return threads
+
+
+def use_fast_paths(config: RunConfig, device: torch.device) -> bool:
+    """On a CUDA device with cuda_fast_paths: TF32 for matmuls and convolutions and cudnn's
+    benchmark mode for this process (fused Adam is the Trainer's); whether they are on."""
+    fast = device.type == "cuda" and config.cuda_fast_paths
+    if fast:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+    return fast
 
 
 def device_name(device: torch.device) -> str:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from infogan_bench.config import ConfigError, RunConfig, from_dict, load_yaml, save_yaml
+from infogan_bench.config import ConfigError, RunConfig, from_saved, load_yaml, save_yaml
 from infogan_bench.errors import CheckpointError, DiskFullError, RunDirBusyError, first_line
 
 CHECKPOINT_FORMAT = 1
@@ -100,7 +100,7 @@ class RunDir:
     def load_config(self) -> RunConfig:
         if not self.config_path.exists():
             raise ConfigError(f"run_dir: no config.yaml in {self.path}; is it a run dir?")
-        return from_dict(load_yaml(self.config_path))
+        return from_saved(load_yaml(self.config_path))
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         with self.metrics_path.open("a") as f:

@@ -370,6 +370,11 @@ def test_a_changed_sweep_is_refused_in_a_folder_of_another_sweeps_runs(tmp_path)
     with pytest.raises(SweepError, match=r"holds the runs of another sweep \(lr_g, steps differ"):
         run_sweep(_sweep_file(tmp_path, changed, "changed.yaml"), out, tracker="none")
     assert (out / "sweep.yaml").read_text() == saved
+    # how often runs checkpoint is bookkeeping, not another sweep: the folder's runs stay its
+    cadence = json.loads(json.dumps(TINY_SWEEP))
+    cadence["parameters"]["checkpoint_every"] = {"value": 1000}
+    outcomes = run_sweep(_sweep_file(tmp_path, cadence, "cadence.yaml"), out, tracker="none")
+    assert {o.status for o in outcomes} == {"skipped"}
 
 
 def test_long_values_give_short_stable_unique_names():

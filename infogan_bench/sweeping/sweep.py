@@ -16,6 +16,7 @@ import ctypes
 import dataclasses
 import hashlib
 import os
+import queue
 import random
 import re
 import signal
@@ -149,17 +150,22 @@ class Outcome:
 
 
 def _check_same_sweep(out: Path, sweep: dict[str, Any]) -> None:
-    """Refuse a folder whose sweep.yaml describes other runs than `sweep` would make."""
+    """Refuse a folder whose sweep.yaml describes other runs than `sweep` would make: another
+    method, run cap, or value of a parameter that is not bookkeeping (how often a run checkpoints
+    or evaluates may change between runners of one folder)."""
     saved_path = out / "sweep.yaml"
     if not saved_path.exists():
         return
     saved = yaml.safe_load(saved_path.read_text()) or {}
-    keys = ("method", "run_cap", "parameters")
-    if all(saved.get(k) == sweep.get(k) for k in keys):
-        return
-    old, new = saved.get("parameters") or {}, sweep.get("parameters") or {}
-    changed = [k for k in keys[:2] if saved.get(k) != sweep.get(k)]
+    bookkeeping = set(names_with_role("bookkeeping"))
+    old, new = (
+        {k: v for k, v in (s.get("parameters") or {}).items() if k not in bookkeeping}
+        for s in (saved, sweep)
+    )
+    changed = [k for k in ("method", "run_cap") if saved.get(k) != sweep.get(k)]
     changed += sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    if not changed:
+        return
     raise SweepError(
         f"{out} holds the runs of another sweep ({', '.join(changed)} differ from its "
         "sweep.yaml); pass another --out to start this one fresh"
@@ -223,6 +229,7 @@ def run_sweep(
     data_dir: str | None = None,
     on_finish: str | None = None,
     count: int | None = None,
+    gpus: list[str] | None = None,
 ) -> list[Outcome]:
     """Run every config of the sweep into out/NAME; finished runs are skipped, others resume.
 
@@ -231,13 +238,18 @@ def run_sweep(
     data_dir: overrides every run's data_dir (where this machine keeps the datasets).
     on_finish: a shell command run after each run that finishes, with RUN_DIR set to its dir
     (e.g. a `git add "$RUN_DIR" && git commit` that keeps a long campaign in git run by run).
+    gpus: the GPU ids the workers take in turn (worker k runs on gpus[k % len(gpus)], through
+    CUDA_VISIBLE_DEVICES), e.g. ["0", "1"]; more workers than GPUs pack several runs on one.
     SIGTERM/SIGINT/SIGHUP stop the sweep: each running child checkpoints its step and exits.
     """
     if count is not None and count < 1:
         raise SweepError(f"--count {count}: pass a number of runs of at least 1")
+    if gpus is not None and (not gpus or not all(g.isdigit() for g in gpus)):
+        raise SweepError(f"--gpus {','.join(gpus)}: pass GPU ids, e.g. --gpus 0,1")
     jobs = prepare_jobs(path, out, seed)[:count]
     children, progress = Children(), _Progress(len(jobs))
     job = JobRunner(Path(out), children, run_env(workers), tracker, wandb_mode, data_dir, on_finish)
+    job.slots = _gpu_slots(workers, gpus)
     with on_stop_signals(children.stop), ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(lambda j: progress.done(job.run(*j)), jobs))
 
@@ -271,6 +283,7 @@ class JobRunner:
     wandb_mode: str
     data_dir: str | None
     on_finish: str | None
+    slots: queue.Queue[dict[str, str]] | None = None  # per worker: CUDA_VISIBLE_DEVICES
 
     def run(self, name: str, params: dict[str, Any]) -> Outcome:
         run = RunDir(self.out / name)
@@ -295,10 +308,17 @@ class JobRunner:
         args += [f"--wandb-mode={self.wandb_mode}", "--progress=false"]
         args += [f"--data-dir={self.data_dir}"] if self.data_dir else []
         run.path.mkdir(parents=True, exist_ok=True)
-        with open(run.path / "train.log", "a") as log:
-            code = self.children.run(
-                [sys.executable, "-m", "infogan_bench.cli", "train", *args], log, self.env
-            )
+        slot = self.slots.get() if self.slots else {}
+        try:
+            with open(run.path / "train.log", "a") as log:
+                code = self.children.run(
+                    [sys.executable, "-m", "infogan_bench.cli", "train", *args],
+                    log,
+                    {**self.env, **slot},
+                )
+        finally:
+            if self.slots:
+                self.slots.put(slot)
         status = run.read_summary().get("status")  # 'running' after exit: killed or refused
         status = status if status in ("finished", "failed", "interrupted") else "unfinished"
         if code:
@@ -310,6 +330,16 @@ class JobRunner:
             if hook.returncode != 0:
                 print(f"[{name}] --on-finish exited {hook.returncode}", file=sys.stderr, flush=True)
         return Outcome(name, status)
+
+
+def _gpu_slots(workers: int, gpus: list[str] | None) -> queue.Queue[dict[str, str]] | None:
+    """One environment entry per worker, GPU ids dealt in turn; None without --gpus."""
+    if gpus is None:
+        return None
+    slots: queue.Queue[dict[str, str]] = queue.Queue()
+    for k in range(workers):
+        slots.put({"CUDA_VISIBLE_DEVICES": gpus[k % len(gpus)]})
+    return slots
 
 
 def run_env(workers: int) -> dict[str, str]:

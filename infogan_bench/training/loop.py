@@ -33,7 +33,7 @@ from tqdm import tqdm
 from infogan_bench.analysis.plots import plot_confusion
 from infogan_bench.config import RunConfig, save_yaml
 from infogan_bench.data.datasets import Batches, Data, load_dataset
-from infogan_bench.device import device_name, resolve_device, set_threads
+from infogan_bench.device import device_name, resolve_device, set_threads, use_fast_paths
 from infogan_bench.errors import (
     CheckpointError,
     ConfigError,
@@ -76,7 +76,8 @@ def _train_locked(config: RunConfig, run: RunDir, tracker: Tracker | None) -> di
     if done is not None:
         return done  # resuming a finished run with the same steps changes nothing
     device = resolve_device(config.device)
-    set_threads(config)
+    set_threads(config, device)
+    use_fast_paths(config, device)
     data = load_dataset(config.dataset, config.data_dir, device)
     if config.batch_size > len(data.train_images):
         raise ConfigError(

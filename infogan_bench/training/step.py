@@ -63,7 +63,12 @@ class Trainer:
         generator, discriminator = build_models(config, image_shape)
         generator.to(device)
         discriminator.to(device)
-        opt_g, opt_d, opt_info = _optimisers(config, generator, discriminator)
+        fused = device.type == "cuda" and config.cuda_fast_paths
+        opt_g, opt_d, opt_info = _optimisers(config, generator, discriminator, fused)
+        ema = MovingAverage(generator, config.ema_decay) if config.ema_decay > 0 else None
+        if config.compile:  # in place: the weights keep their names in checkpoints
+            generator.compile()
+            discriminator.trunk.compile()
         rng = torch.Generator(device=device).manual_seed(config.seed)
         supervised_code = scored_code(config, n_classes)
         if config.supervised_fraction > 0 and supervised_code is None:
@@ -81,7 +86,7 @@ class Trainer:
             opt_g=opt_g,
             opt_d=opt_d,
             opt_info=opt_info,
-            ema=MovingAverage(generator, config.ema_decay) if config.ema_decay > 0 else None,
+            ema=ema,
             rng=rng,
             device=device,
             supervised_code=supervised_code or 0,
@@ -141,6 +146,24 @@ class Trainer:
             file=sys.stderr,
         )
 
+    def _generate(self, latent: Latent) -> torch.Tensor:
+        """G's images of the latents (B, C, H, W), in fp32 whatever the precision."""
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self._bf16):
+            return self.generator(latent.vector()).float()
+
+    def _trunk(self, images: torch.Tensor) -> torch.Tensor:
+        """D's shared features (B, F), in fp32: with precision bf16 only the trunk and G run
+        under autocast; the small heads, the losses and the updates stay fp32."""
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self._bf16):
+            return self.discriminator.trunk(images).float()
+
+    def _q(self, images: torch.Tensor) -> torch.Tensor:
+        return self.discriminator.q_head(self._trunk(images))
+
+    @property
+    def _bf16(self) -> bool:
+        return self.config.precision == "bf16"
+
     def step(self, real_images: torch.Tensor, labelled: Labelled | None) -> dict[str, torch.Tensor]:
         """d_steps D updates, one G and (separate) one info update; real_images (d_steps * B, C,
         H, W) holds a batch for each D update. Returns detached losses of the last D update and
@@ -149,10 +172,10 @@ class Trainer:
         for real_batch in early_batches:  # D's extra updates, each on fresh latents
             latent = sample_latent(self.config, real_batch.shape[0], self.rng, self.device)
             with torch.no_grad():
-                fake_batch = self.generator(latent.vector())
+                fake_batch = self._generate(latent)
             self.d_step(real_batch, fake_batch, latent, labelled)
         latent = sample_latent(self.config, real_images.shape[0], self.rng, self.device)
-        fake_images = self.generator(latent.vector())  # (B, C, H, W)
+        fake_images = self._generate(latent)  # (B, C, H, W)
         stats = self.d_step(real_images, fake_images.detach(), latent, labelled)
         stats |= self.g_step(real_images, fake_images, latent, labelled)
         if self.opt_info is not None:
@@ -170,8 +193,9 @@ class Trainer:
     ) -> dict[str, torch.Tensor]:
         # D: maximize log D(x) + log(1 - D(G(z))) (or hinge), plus lambda * L_I (with-d, with-g)
         config, D = self.config, self.discriminator
-        real_logits, q_real = D(real_images)
-        fake_logits, q_fake = D(fake_images)
+        real_features, fake_features = self._trunk(real_images), self._trunk(fake_images)
+        real_logits, q_real = D.d_head(real_features).squeeze(1), D.q_head(real_features)
+        fake_logits, q_fake = D.d_head(fake_features).squeeze(1), D.q_head(fake_features)
         d_adv = losses.d_adversarial_loss(
             real_logits, fake_logits, config.label_smoothing, config.adv_loss
         )
@@ -202,7 +226,7 @@ class Trainer:
         config, D = self.config, self.discriminator
         D.requires_grad_(False)
         D.q_head.requires_grad_(config.q_optimizer == "with-g")
-        fake_features = D.trunk(fake_images)  # (B, F)
+        fake_features = self._trunk(fake_images)  # (B, F)
         g_adv = losses.g_adversarial_loss(D.d_head(fake_features).squeeze(1), config.adv_loss)
         stats = {"loss_g_adv": g_adv}
         g_loss = g_adv
@@ -213,7 +237,7 @@ class Trainer:
             g_loss = g_loss + self._q_real_loss(None, real_images, labelled, stats)
         if config.feature_matching > 0:
             with torch.no_grad():
-                real_features = D.trunk(real_images)
+                real_features = self._trunk(real_images)
             fm = losses.feature_matching_loss(real_features, fake_features)
             stats["loss_feature_matching"] = fm
             g_loss = g_loss + config.feature_matching * fm
@@ -227,9 +251,9 @@ class Trainer:
     ) -> dict[str, torch.Tensor]:
         # G, trunk, Q: maximize lambda * L_I on fresh latents (q_optimizer=separate)
         latent = sample_latent(self.config, real_images.shape[0], self.rng, self.device)
-        fake_images = self.generator(latent.vector())
+        fake_images = self._generate(latent)
         stats: dict[str, torch.Tensor] = {}
-        info_loss = self._info_loss(self.discriminator.q(fake_images), latent, stats, fake_images)
+        info_loss = self._info_loss(self._q(fake_images), latent, stats, fake_images)
         info_loss = info_loss + self._q_real_loss(None, real_images, labelled, stats)
         assert self.opt_info is not None
         _update(self.opt_info, info_loss)
@@ -250,7 +274,7 @@ class Trainer:
         loss = config.lambda_cat * cat_loss + config.lambda_cont * cont_loss
         if config.info_augment > 0:
             augmented = random_affine(fake_images, config.augment_strength, self.rng)
-            aug_logits, _, _ = split_q(self.discriminator.q(augmented), config)
+            aug_logits, _, _ = split_q(self._q(augmented), config)
             stats["loss_info_cat_aug"] = losses.cat_info_loss(aug_logits, latent.cat_idx)
             loss = loss + config.lambda_cat * config.info_augment * stats["loss_info_cat_aug"]
         return loss
@@ -271,19 +295,19 @@ class Trainer:
         loss = torch.zeros((), device=self.device)
         if labelled is not None:
             sup_images, sup_labels = labelled
-            sup_logits, _, _ = split_q(D.q(sup_images), config)
+            sup_logits, _, _ = split_q(self._q(sup_images), config)
             stats["loss_supervised"] = F.cross_entropy(sup_logits[self.supervised_code], sup_labels)
             loss = loss + config.lambda_cat * stats["loss_supervised"]
         if self.guidance is not None:
-            q_real = D.q(real_images) if q_real is None else q_real
+            q_real = self._q(real_images) if q_real is None else q_real
             _, mean, _ = split_q(q_real, config)
             stats["loss_guidance"] = F.mse_loss(mean[:, 0], self.guidance(real_images))
             loss = loss + config.lambda_cont * stats["loss_guidance"]
         if config.real_consistency > 0:
-            q_real = D.q(real_images) if q_real is None else q_real
+            q_real = self._q(real_images) if q_real is None else q_real
             augmented = random_affine(real_images, config.augment_strength, self.rng)
             logits, _, _ = split_q(q_real, config)
-            aug_logits, _, _ = split_q(D.q(augmented), config)
+            aug_logits, _, _ = split_q(self._q(augmented), config)
             terms = losses.real_consistency_losses(logits, aug_logits)
             stats.update(terms)
             loss = loss + config.real_consistency * sum(terms.values())
@@ -297,10 +321,11 @@ def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
 
 
 def _optimisers(
-    config: RunConfig, generator: Generator, discriminator: Discriminator
+    config: RunConfig, generator: Generator, discriminator: Discriminator, fused: bool = False
 ) -> tuple[torch.optim.Adam, torch.optim.Adam, torch.optim.Adam | None]:
-    """opt_g, opt_d and (separate) opt_info, with Q's head where q_optimizer puts it."""
-    betas = (config.beta1, config.beta2)
+    """opt_g, opt_d and (separate) opt_info, with Q's head where q_optimizer puts it; fused:
+    torch's one-kernel Adam (CUDA), else its default for the device."""
+    adam = {"betas": (config.beta1, config.beta2), "fused": fused or None}
     d_params = [*discriminator.trunk.parameters(), *discriminator.d_head.parameters()]
     q_params = list(discriminator.q_head.parameters())
     g_params = list(generator.parameters())
@@ -317,7 +342,7 @@ def _optimisers(
             groups[0]["params"].extend(q_params)
     else:
         info_params = [*g_params, *discriminator.trunk.parameters(), *q_params]
-        opt_info = torch.optim.Adam(info_params, lr=config.lr_q or config.lr_d, betas=betas)
-    opt_g = torch.optim.Adam(g_groups, lr=config.lr_g, betas=betas)
-    opt_d = torch.optim.Adam(d_groups, lr=config.lr_d, betas=betas)
+        opt_info = torch.optim.Adam(info_params, lr=config.lr_q or config.lr_d, **adam)
+    opt_g = torch.optim.Adam(g_groups, lr=config.lr_g, **adam)
+    opt_d = torch.optim.Adam(d_groups, lr=config.lr_d, **adam)
     return opt_g, opt_d, opt_info

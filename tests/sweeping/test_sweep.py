@@ -1,6 +1,8 @@
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -165,6 +167,32 @@ def test_count_runs_the_first_configs_and_a_rerun_continues_with_the_rest(tmp_pa
     assert RunDir(out / "002-seed=1").read_summary()["status"] == "finished"
     assert main(["sweep", "run", str(path), "--out", str(out), "--count", "0"]) == 2
     assert "--count 0: pass a number of runs of at least 1" in capsys.readouterr().err
+
+
+def test_gpus_are_dealt_to_the_workers_in_turn(tmp_path, monkeypatch, capsys):
+    sweep = {"method": "grid", "parameters": {**TINY, "seed": {"values": [0, 1, 2, 3, 4]}}}
+    path, lock = _write(tmp_path, sweep), threading.Lock()
+    running, most = {"0": 0, "1": 0}, {"0": 0, "1": 0}
+
+    def fake_run(self, command, log, env):  # a child that holds its GPU a moment and finishes
+        gpu = env["CUDA_VISIBLE_DEVICES"]
+        with lock:
+            running[gpu] += 1
+            most[gpu] = max(most[gpu], running[gpu])
+        time.sleep(0.2)
+        with lock:
+            running[gpu] -= 1
+        run_dir = next(a.split("=", 1)[1] for a in command if a.startswith("--run-dir="))
+        RunDir(run_dir).write_summary({"status": "finished"})
+        return 0
+
+    monkeypatch.setattr(sweep_module.Children, "run", fake_run)
+    outcomes = run_sweep(path, tmp_path / "out", tracker="none", workers=3, gpus=["0", "1"])
+    assert [o.status for o in outcomes] == ["finished"] * 5
+    # three workers on two GPUs: at most two runs at a time on GPU 0 and one on GPU 1
+    assert 1 <= most["0"] <= 2 and most["1"] == 1
+    assert main(["sweep", "run", str(path), "--out", str(tmp_path / "o2"), "--gpus", "0,x"]) == 2
+    assert "--gpus 0,x: pass GPU ids, e.g. --gpus 0,1" in capsys.readouterr().err
 
 
 def test_sweep_create_and_agent_call_wandb(tmp_path, monkeypatch, capsys):

@@ -129,12 +129,16 @@ def test_threads_follow_the_flag_the_environment_or_the_usable_cpus_and_warn_on_
         monkeypatch.setenv("OMP_NUM_THREADS", omp)
     before = torch.get_num_threads()
     try:
-        assert set_threads(RunConfig(threads=threads, device="cpu")) == expected
+        config = RunConfig(threads=threads, device="auto")
+        assert set_threads(config, torch.device("cpu")) == expected
         assert torch.get_num_threads() == expected
+        err = capsys.readouterr().err
+        assert ("warning: load" in err and "--threads 2/N" in err) == warned
+        # --device auto that found a GPU: the CPUs' load is not the run's business
+        set_threads(config, torch.device("cuda"))
+        assert "warning" not in capsys.readouterr().err
     finally:
         torch.set_num_threads(before)
-    err = capsys.readouterr().err
-    assert ("warning: load" in err and "--threads 2/N" in err) == warned
 
 
 def test_d_steps_updates_d_that_often_per_g_update_each_on_its_own_batch(monkeypatch):
