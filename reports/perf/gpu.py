@@ -10,7 +10,9 @@
    under torch.cuda.set_sync_debug_mode("warn") too);
 4. the wall time of one eval, one checkpoint save and one scoring of 10,000 samples (the domain
    features; the dry run: 1,000);
-5. images/s of 1, 2 and 4 runs sharing the device (processes, each one `bench` round).
+5. images/s of 1, 2 and 4 runs sharing the device (processes, each one `bench` round);
+6. steps/s of the training step with each GPU option: none, --cuda-fast-paths, --precision bf16,
+   --compile (the last on CUDA only: inductor's code generation takes minutes on a CPU).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from torch.profiler import ProfilerActivity, profile
 from infogan_bench.bench.sync import host_reads
 from infogan_bench.config import RunConfig
 from infogan_bench.data.datasets import Batches, load_dataset
-from infogan_bench.device import device_name, resolve_device
+from infogan_bench.device import device_name, resolve_device, use_fast_paths
 from infogan_bench.rundir import RunDir
 from infogan_bench.scoring.domain import domain_reference
 from infogan_bench.scoring.protocol import eval_scores, score_model
@@ -173,6 +175,31 @@ def sharing(device: str, quick: bool) -> dict:
     return totals
 
 
+def options(device: torch.device, quick: bool) -> dict:
+    """Steps/s of the default step (digits, batch 64) under each GPU option, after a warm-up."""
+    variants = {
+        "none": {"cuda_fast_paths": False},
+        "fast_paths": {},
+        "fast_paths+bf16": {"precision": "bf16"},
+        **({"fast_paths+compile": {"compile": True}} if device.type == "cuda" else {}),
+    }
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    found = {}
+    for name, fields in variants.items():
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.benchmark = False
+        trainer, batches, _ = trainer_and_batches(device, **fields)
+        use_fast_paths(trainer.config, device)
+        for step in range(20 if fields.get("compile") else 5):  # warm-up (and compilation)
+            trainer.step(batches.real(step), None)
+        sync()
+        steps, start = 10 if quick else 100, time.perf_counter()
+        for step in range(steps):
+            trainer.step(batches.real(step), None)
+        sync()
+        found[name] = steps / (time.perf_counter() - start)
+    return {"steps_per_s": found}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -188,6 +215,7 @@ def main() -> None:
         ("host_reads_in_20_steps", lambda: syncs(device)),
         ("timings", lambda: timings(device, 1000 if quick else 10_000)),
         ("sharing", lambda: sharing(device.type, quick)),
+        ("options", lambda: options(device, quick)),
     ]:
         start = time.perf_counter()
         result[name] = measure()
