@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import yaml
 
-from infogan_bench.errors import ConfigError, first_line
+from infogan_bench.errors import ConfigError, describe, first_line
 
 Dataset = Literal["digits", "mnist", "fashion-mnist", "cifar10"]
 GeneratorKind = Literal["transpose", "upsample"]
@@ -30,7 +30,7 @@ AdvLoss = Literal["non-saturating", "hinge"]
 QOptimizer = Literal["with-d", "with-g", "separate"]
 ContGuidance = Literal["none", "thickness"]
 Device = Literal["auto", "cpu", "cuda"]
-Precision = Literal["fp32", "bf16"]
+Autocast = Literal["off", "bf16"]
 TrackerKind = Literal["wandb", "none"]
 WandbMode = Literal["auto", "online", "offline", "disabled"]
 CheckpointUpload = Literal["weights", "full", "none"]
@@ -247,12 +247,12 @@ class RunConfig:
             role="bookkeeping",
         ),
     )
-    precision: Precision = field(
-        default="fp32",
+    autocast: Autocast = field(
+        default="off",
         metadata=_doc(
-            "bf16: G's and D's forward passes of training under bfloat16 autocast (losses,"
-            " weights, optimiser and scoring stay fp32); for GPUs with bf16 units, slower on"
-            " most CPUs",
+            "bf16: training's forward passes of G and D's trunk under bfloat16 autocast (the"
+            " heads, losses, weights, optimiser and scoring stay fp32); for GPUs with bf16 units,"
+            " slower on most CPUs",
             role="bookkeeping",
         ),
     )
@@ -508,7 +508,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (IsADirectoryError, UnicodeDecodeError) as err:
-        raise ConfigError(f"config file {path}: not a YAML file ({type(err).__name__})") from None
+        raise ConfigError(f"config file {path}: not a YAML file ({describe(err)})") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"config file {path} is not valid YAML: {first_line(err)}") from None
     if values is None:

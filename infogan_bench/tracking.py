@@ -142,7 +142,7 @@ class WandbTracker:
             if mode != "online":
                 raise
             print(
-                f"infogan-bench: W&B online failed ({type(err).__name__}); logging offline - "
+                f"infogan-bench: W&B online failed ({describe(err)}); logging offline - "
                 f"sync later with: wandb sync {run_dir}/wandb/offline-run-*",
                 file=sys.stderr,
             )

@@ -1,7 +1,8 @@
 import pytest
 
 from infogan_bench.cli import build_parser, config_from_args, main
-from infogan_bench.config import ConfigError, RunConfig, from_dict
+from infogan_bench.config import ROLES, ConfigError, RunConfig, from_dict, names_with_role
+from infogan_bench.scoring.metrics import METRICS
 
 
 def test_defaults_are_the_paper_recipe_except_where_a_dataset_measured_another(capsys):
@@ -113,3 +114,9 @@ def test_configs_written_with_a_boolean_upload_checkpoints_still_load():
 def test_hinge_refuses_label_smoothing():
     with pytest.raises(ConfigError, match="label_smoothing: applies to the non-saturating loss"):
         RunConfig(adv_loss="hinge", label_smoothing=0.1)
+
+
+def test_no_config_field_is_named_like_a_metric():
+    # a run's row in a report holds its config and its scores side by side: a field called
+    # `precision` hid the precision metric
+    assert not set(names_with_role(*ROLES)) & set(METRICS)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from infogan_bench.config import ROLES, RunConfig, names_with_role
-from infogan_bench.errors import ReportError
+from infogan_bench.errors import ReportError, describe
 from infogan_bench.rundir import RunDir
 from infogan_bench.scoring.metrics import CURVES
 
@@ -140,7 +140,7 @@ def load_wandb(path: str, sweep: str | None = None, api: Any = None) -> Runs:
         raise
     except Exception as err:  # no key, no network, no such project: say so in one line
         raise ReportError(
-            f"W&B runs of {path} could not be read ({type(err).__name__}: {err}); "
+            f"W&B runs of {path} could not be read ({describe(err)}); "
             "check the path and `wandb login` (or WANDB_API_KEY)"
         ) from err
     if not rows:

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from infogan_bench.config import RunConfig
 from infogan_bench.data.image_folder import load_image_folder
-from infogan_bench.errors import DatasetError, first_line
+from infogan_bench.errors import DatasetError, describe, first_line
 
 # Files torchvision expects under DATA_DIR, per dataset, for the offline error message.
 _EXPECTED_FILES = {
@@ -114,7 +114,7 @@ def _load_torchvision(name: str, root: Path, train: bool) -> tuple[torch.Tensor,
         except Exception as err:  # no network, or a broken download
             raise DatasetError(
                 f"{name} missing or corrupt in {root} and could not be downloaded "
-                f"({type(err).__name__}); put its files at {root}/{_EXPECTED_FILES[name]} "
+                f"({describe(err)}); put its files at {root}/{_EXPECTED_FILES[name]} "
                 "(torchvision's layout) or pass --data-dir"
             ) from None
     images = torch.as_tensor(dataset.data)

@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from infogan_bench.data.cache import cache_dir, one_writer
-from infogan_bench.errors import DatasetError
+from infogan_bench.errors import DatasetError, describe
 from infogan_bench.rundir import atomic_save
 
 SPLITS = ("train", "test")
@@ -115,7 +115,7 @@ def _decode(files: list[tuple[Path, int]], split: str) -> tuple[torch.Tensor, to
                 pixels = np.asarray(image.convert("L" if image.mode in ("L", "1", "I") else "RGB"))
         except (OSError, UnidentifiedImageError, ValueError) as err:
             raise DatasetError(
-                f"cannot read image {path} ({type(err).__name__}); replace or remove it"
+                f"cannot read image {path} ({describe(err)}); replace or remove it"
             ) from None
         pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
         if shape is None:

@@ -27,7 +27,7 @@ from torch import nn
 
 from infogan_bench.data.cache import cache_dir
 from infogan_bench.data.datasets import Data
-from infogan_bench.errors import FeatureError
+from infogan_bench.errors import FeatureError, describe
 from infogan_bench.rundir import atomic_save
 from infogan_bench.scoring.domain import batched, cached_reference
 
@@ -168,11 +168,11 @@ def inception_extractor(weights: str | None = None) -> PoolAndLogits:
         network = PoolAndLogits(None if path is None else str(fidelity_weights(path)))
     except (URLError, OSError, RuntimeError, KeyError) as err:
         raise FeatureError(
-            f"inception weights unavailable ({type(err).__name__}); {INCEPTION_HELP}"
+            f"inception weights unavailable ({describe(err)}); {INCEPTION_HELP}"
         ) from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as err:
         raise FeatureError(
-            f"inception weights: {path} holds no Inception-v3 weights ({type(err).__name__}); "
+            f"inception weights: {path} holds no Inception-v3 weights ({describe(err)}); "
             f"{INCEPTION_HELP}"
         ) from None
     # channels_last: 1.5x the CPU throughput of NCHW (oneDNN's convolutions), same features

@@ -147,12 +147,12 @@ class Trainer:
         )
 
     def _generate(self, latent: Latent) -> torch.Tensor:
-        """G's images of the latents (B, C, H, W), in fp32 whatever the precision."""
+        """G's images of the latents (B, C, H, W), in fp32 whatever the autocast."""
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self._bf16):
             return self.generator(latent.vector()).float()
 
     def _trunk(self, images: torch.Tensor) -> torch.Tensor:
-        """D's shared features (B, F), in fp32: with precision bf16 only the trunk and G run
+        """D's shared features (B, F), in fp32: with autocast bf16 only the trunk and G run
         under autocast; the small heads, the losses and the updates stay fp32."""
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self._bf16):
             return self.discriminator.trunk(images).float()
@@ -162,7 +162,7 @@ class Trainer:
 
     @property
     def _bf16(self) -> bool:
-        return self.config.precision == "bf16"
+        return self.config.autocast == "bf16"
 
     def step(self, real_images: torch.Tensor, labelled: Labelled | None) -> dict[str, torch.Tensor]:
         """d_steps D updates, one G and (separate) one info update; real_images (d_steps * B, C,
@@ -291,7 +291,7 @@ class Trainer:
 
         q_real: Q's parameters of real_images if already computed (else computed when needed).
         """
-        config, D = self.config, self.discriminator
+        config = self.config
         loss = torch.zeros((), device=self.device)
         if labelled is not None:
             sup_images, sup_labels = labelled

@@ -8,11 +8,7 @@
 # Then: infogan-bench report --runs reports/cifar10_screen/runs --name cifar10_screen
 set -uo pipefail
 export COMMIT=${COMMIT:-1} DATA_DIR=${DATA_DIR:-../shared/data}
-classifier=reports/cifar10/domain/cifar10-997485eeb57a.pt  # the domain FID's features (run.sh there)
-cached=${INFOGAN_BENCH_CACHE:-$HOME/.cache/infogan_bench}/domain/$(basename "$classifier")
-if ! cmp -s "$classifier" "$cached"; then
-  mkdir -p "$(dirname "$cached")" && cp "$classifier" "$cached" && rm -f "${cached%.pt}.real.pt"
-fi
+source reports/cifar10/domain/cache.sh  # the domain FID's classifier, one for every study
 
 commit_ended() {  # the run dirs of $1 that finished or stopped (not another lane's live run)
   local dirs=() run try
@@ -35,6 +31,9 @@ lane() {
   for count in 1 2; do
     for cand in ${CANDIDATES:-dcgan hinge svhn_d svhn_d_dcgan svhn_d_ttur ttur_g plain mnist_recipe ttur_d}; do
       out=reports/cifar10_screen/runs/$cand
+      # a candidate D beat on seed 0 is out (criterion 1): its seed 1 would not change that
+      grep -qs '"stopped": "d_won"' "$out/000-seed=0/summary.json" && [ "$count" = 2 ] &&
+        case $cand in mnist_recipe | plain) ;; *) continue ;; esac
       OMP_NUM_THREADS=1 infogan-bench sweep run "sweeps/cifar10_screen_$cand.yaml" --count "$count" \
         --out "$out" --workers 1 --tracker none --data-dir "$DATA_DIR" || status=1
       commit_ended "$out"

@@ -11,7 +11,7 @@
 4. the wall time of one eval, one checkpoint save and one scoring of 10,000 samples (the domain
    features; the dry run: 1,000);
 5. images/s of 1, 2 and 4 runs sharing the device (processes, each one `bench` round);
-6. steps/s of the training step with each GPU option: none, --cuda-fast-paths, --precision bf16,
+6. steps/s of the training step with each GPU option: none, --cuda-fast-paths, --autocast bf16,
    --compile (the last on CUDA only: inductor's code generation takes minutes on a CPU).
 """
 
@@ -180,7 +180,7 @@ def options(device: torch.device, quick: bool) -> dict:
     variants = {
         "none": {"cuda_fast_paths": False},
         "fast_paths": {},
-        "fast_paths+bf16": {"precision": "bf16"},
+        "fast_paths+bf16": {"autocast": "bf16"},
         **({"fast_paths+compile": {"compile": True}} if device.type == "cuda" else {}),
     }
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)

@@ -32,7 +32,7 @@ def _weights(trainer: Trainer) -> dict[str, torch.Tensor]:
 def test_bf16_autocast_runs_g_and_ds_trunk_in_bf16_and_keeps_the_rest_fp32():
     fields = {"width": 0.25, "d_norm": "spectral", "q_cont_loss": "gaussian-nll"}
     fp32, fp32_stats = _steps(RunConfig(**fields))
-    bf16, bf16_stats = _steps(RunConfig(precision="bf16", **fields))
+    bf16, bf16_stats = _steps(RunConfig(autocast="bf16", **fields))
     # weights, spectral norm's power-iteration vectors and BatchNorm's statistics stay fp32
     assert all(v.dtype in (torch.float32, torch.int64) for v in _weights(bf16).values())
     assert bf16.opt_d.state[next(iter(bf16.opt_d.state))]["exp_avg"].dtype == torch.float32
@@ -68,7 +68,9 @@ def test_fused_adam_takes_the_same_steps_as_torchs_default():
     torch.manual_seed(2)
     latent, images = torch.rand(16, config.noise_dim + 12), torch.rand(16, 1, 28, 28)
     assert torch.allclose(fused.generator(latent), default.generator(latent), atol=1e-5)
-    for ours, theirs in zip(fused.discriminator(images), default.discriminator(images), strict=True):
+    for ours, theirs in zip(
+        fused.discriminator(images), default.discriminator(images), strict=True
+    ):
         assert torch.allclose(ours, theirs, rtol=1e-4, atol=1e-5)
 
 

@@ -42,7 +42,7 @@ def test_no_step_reads_a_tensor_to_the_host(generator, d_norm, q_cont_loss):
         {"adv_loss": "hinge", "d_steps": 2, "ema_decay": 0.999},
         {"q_optimizer": "separate", "real_consistency": 1.0, "info_augment": 1.0},
         {"feature_matching": 1.0, "label_smoothing": 0.1},
-        {"precision": "bf16", "d_norm": "spectral", "q_cont_loss": "gaussian-nll"},
+        {"autocast": "bf16", "d_norm": "spectral", "q_cont_loss": "gaussian-nll"},
     ],
 )
 def test_no_training_option_reads_a_tensor_to_the_host(options):
