@@ -48,9 +48,14 @@ GROUP_MAX_CHARS = 120  # W&B caps a group name at 128 characters
 # Recipe fields whose default depends on the dataset: (the InfoGAN paper's MNIST value, the value
 # of the datasets whose own measurements chose another). Such a field defaults to None and gets
 # its dataset's value when the config is made. Digits: lambda_cat 2 (reports/digits_default/).
-# The paper's value is also every dataset's value before it had its own: a config.yaml written
-# then, without the field, is read with it (from_saved).
-DATASET_DEFAULTS: dict[str, tuple[Any, dict[str, Any]]] = {"lambda_cat": (1.0, {"digits": 2.0})}
+# CIFAR-10: the paper's SVHN D (no linear layer before the heads) and a moving average of G
+# (reports/cifar10_screen/). The paper's value is also every dataset's value before it had its
+# own: a config.yaml written then, without the field, is read with it (from_saved).
+DATASET_DEFAULTS: dict[str, tuple[Any, dict[str, Any]]] = {
+    "lambda_cat": (1.0, {"digits": 2.0}),
+    "d_fc_layer": (True, {"cifar10": False}),
+    "ema_decay": (0.0, {"cifar10": 0.999}),
+}
 
 
 def _doc(text: str, role: str = "recipe", **extra: Any) -> dict[str, Any]:
@@ -95,8 +100,8 @@ class RunConfig:
             open_lo=True,
         ),
     )
-    d_fc_layer: bool = field(
-        default=True,
+    d_fc_layer: bool | None = field(
+        default=None,
         metadata=_doc(
             "the D/Q trunk ends in a linear layer (1,024 wide at width 1, BatchNorm) before the"
             " heads, as the paper's MNIST D; false: the heads read the last conv's features, as"
@@ -137,8 +142,8 @@ class RunConfig:
         default=1,
         metadata=_doc("D updates per G update, each on a fresh real and generated batch", lo=1),
     )
-    ema_decay: float = field(
-        default=0.0,
+    ema_decay: float | None = field(
+        default=None,
         metadata=_doc(
             "decay of an exponential moving average of G's weights and BatchNorm statistics,"
             " which then draws every sample and score (the raw G's domain scores kept beside);"

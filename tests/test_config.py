@@ -1,7 +1,10 @@
+from pathlib import Path
+
 import pytest
 
 from infogan_bench.cli import build_parser, config_from_args, main
 from infogan_bench.config import ROLES, ConfigError, RunConfig, from_dict, names_with_role
+from infogan_bench.rundir import RunDir
 from infogan_bench.scoring.metrics import METRICS
 
 
@@ -26,6 +29,24 @@ def test_defaults_are_the_paper_recipe_except_where_a_dataset_measured_another(c
         capsys.readouterr().out.split()
     )
     assert config_from_args(build_parser().parse_args(["train"])).to_dict()["lambda_cat"] == 2.0
+    # CIFAR-10: the paper's SVHN D and a moving average of G (reports/cifar10_screen/)
+    cifar = RunConfig(dataset="cifar10")
+    assert (cifar.d_fc_layer, cifar.ema_decay, cifar.lr_g) == (False, 0.999, 1e-3)
+    assert (config.d_fc_layer, config.ema_decay) == (True, 0.0)
+    assert RunConfig(dataset="cifar10", ema_decay=0.0).variant == "dataset=cifar10-ema_decay=0.0"
+
+
+def test_a_run_dir_written_before_a_datasets_own_default_reads_as_it_trained(tmp_path):
+    # reports/cifar10/ trained with the D's linear layer and no moving average, the defaults
+    # then; its config.yaml has no such fields, and must not read as today's CIFAR-10 recipe
+    old = RunDir(Path(__file__).parents[1] / "reports/cifar10/runs/default/000-seed=0")
+    assert "d_fc_layer" not in old.config_path.read_text()
+    config = old.load_config()
+    assert (config.dataset, config.d_fc_layer, config.ema_decay) == ("cifar10", True, 0.0)
+    fresh = RunDir(tmp_path / "run")
+    fresh.create(RunConfig(dataset="cifar10", run_dir=str(tmp_path / "run")))
+    assert "d_fc_layer: false" in fresh.config_path.read_text()  # the resolved value, recorded
+    assert fresh.load_config().ema_decay == 0.999
 
 
 @pytest.mark.parametrize(

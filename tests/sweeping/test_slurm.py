@@ -7,7 +7,9 @@ they skip, saying why, where no cluster answers.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -17,6 +19,7 @@ import yaml
 
 from infogan_bench.analysis.results import load_run_dirs
 from infogan_bench.cli import main
+from infogan_bench.rundir import RunDir
 from infogan_bench.sweeping.slurm import SlurmOptions, batch_script, sweep_status
 from tests.conftest import tiny_parameters, wait_for
 
@@ -162,16 +165,22 @@ def test_a_four_run_array_finishes_and_the_report_reads_it(tmp_path, capsys):
 @pytest.mark.slurm
 @needs_cluster
 def test_a_preempted_task_is_requeued_and_resumes_where_it_stopped(tmp_path, capsys):
-    # ~25 steps/s at one CPU (TEST_WIDTH nets): the TERM comes at step ~20-40 of 400. last.pt
-    # only when the TERM stops it and at the end
+    # last.pt only when the TERM stops it and at the end
     path = _sweep(tmp_path, "one", steps={"value": 400}, checkpoint_every={"value": 1000})
     out = tmp_path / "runs"
     job = _submit(path, out, capsys)
     run = out / "000"
     metrics = run / "metrics.jsonl"
     wait_for(lambda: metrics.exists() and len(metrics.read_text().splitlines()) >= 4, timeout=300)
+    # the training process is held (SIGSTOP) from step >= 20 until the TERM has reached it, so
+    # that it is preempted mid-run however fast this machine trains
+    trainer = int(RunDir(run).holder() or 0)
+    assert trainer, "the run dir's lock names its training process"
+    os.kill(trainer, signal.SIGSTOP)
     # SLURM's time-limit warning, sent now: the batch shell gets TERM and passes it on
     subprocess.run(["scancel", "--signal=TERM", "--batch", f"{job}_0"], check=True)
+    wait_for(lambda: _pending_signals(trainer) & 1 << (signal.SIGTERM - 1), timeout=60)
+    os.kill(trainer, signal.SIGCONT)
     summary = lambda: json.loads((run / "summary.json").read_text())  # noqa: E731
     wait_for(lambda: summary()["status"] in ("interrupted", "finished"), timeout=120)
     stopped_at = summary()["step"]
@@ -209,3 +218,10 @@ def test_a_run_that_fails_by_itself_is_reported_failed_and_not_requeued(tmp_path
     assert state.status == "failed" and "non-finite" in state.detail
     log = (out / "slurm" / f"{job}_0.out").read_text()
     assert "requeueing" not in log and "restart 1" not in log
+
+
+def _pending_signals(pid: int) -> int:
+    """The signals sent to a process and not yet handled (its own and its thread group's)."""
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    fields = dict(line.split(":\t", 1) for line in status if ":\t" in line)
+    return int(fields["SigPnd"], 16) | int(fields["ShdPnd"], 16)
