@@ -270,10 +270,10 @@ class _Loop:
                 self.trainer.sampler, config, self.run.samples, self.trainer.device
             )
             self.tracker.log_images(samples, step)  # train() writes the final grids
-        self.interval.restart()
         self.checkpoint(step)
         self.run.write_summary(_running(step, record))
         self.stop_if_d_won(step)
+        self.interval.restart()  # images_per_s: the steps' own time, not the evals' or saves'
         return record
 
     def row(self, step: int) -> dict[str, Any]:
