@@ -361,7 +361,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     runs = (
         results.load_wandb(args.wandb, args.sweep)
         if args.wandb
-        else results.load_run_dirs(args.runs)
+        else results.load_run_dirs(args.runs, args.checkpoint)
     )
     out = Path(args.out) if args.out else Path("reports") / args.name / "report"
     print(report.write_report(runs, out, args.title or args.name, args.fail_below))
@@ -386,6 +386,13 @@ def _add_report_parser(commands: argparse._SubParsersAction) -> None:
         "--name", required=True, help="the study: its report goes to reports/NAME/report/"
     )
     parser.add_argument("--out", metavar="DIR", help="write the report to DIR instead")
+    parser.add_argument(
+        "--checkpoint",
+        default="last",
+        metavar="NAME",
+        help="with --runs: the scores of each run's snapshot NAME (e.g. step_5000, scored by"
+        " `evaluate RUN --checkpoint NAME`) instead of its end (default: last)",
+    )
     parser.add_argument("--title", help="report title (default: --name)")
     parser.add_argument(
         "--publish",

@@ -53,6 +53,18 @@ def with_rescore(summary: dict[str, Any], rescore: dict[str, Any]) -> dict[str, 
     return {**rescore, **summary}
 
 
+def at_checkpoint(summary: dict[str, Any], rescore: dict[str, Any]) -> dict[str, Any]:
+    """summary with every score replaced by a rescore of one of its snapshots (`infogan-bench
+    evaluate RUN --checkpoint step_N`: RUN_DIR/eval_step_N.json), so that a report reads the
+    runs as they were at that step; a finished run without that rescore is left out of the
+    statistics (status `unscored`, counted as unfinished)."""
+    if summary.get("status") != "finished":
+        return summary
+    if not rescore:
+        return {**summary, "status": "unscored"}
+    return {**summary, **rescore}
+
+
 def train_seconds(rows: Iterable[dict[str, Any]], batch_size: int) -> dict[int, float]:
     """step -> training seconds up to it (scoring and pauses excluded), from each logged row's
     images_per_s: its throughput over the steps since the row before it."""
@@ -65,10 +77,11 @@ def train_seconds(rows: Iterable[dict[str, Any]], batch_size: int) -> dict[int, 
     return seconds
 
 
-def load_run_dirs(roots: Sequence[str | Path]) -> Runs:
+def load_run_dirs(roots: Sequence[str | Path], checkpoint: str = "last") -> Runs:
     """Every run dir (a folder with config.yaml) at or under each root, named by its path from
     the roots' common parent (e.g. axes/000-generator=upsample): unique even where two roots end
-    in the same folder name (a/threads=1 and b/threads=1)."""
+    in the same folder name (a/threads=1 and b/threads=1). checkpoint: the scores of the end of
+    the run (last), or of a scored snapshot (e.g. step_5000, see at_checkpoint)."""
     rows, curves, grids, confusions = [], [], {}, {}
     base = Path(os.path.commonpath([Path(r).resolve().parent for r in roots]))
     for root in map(Path, roots):
@@ -83,7 +96,11 @@ def load_run_dirs(roots: Sequence[str | Path]) -> Runs:
             run = RunDir(path)
             name = str(path.resolve().relative_to(base))
             config = run.load_config()
-            summary = with_rescore(run.read_summary(), run.read_rescore())
+            summary = (
+                with_rescore(run.read_summary(), run.read_rescore())
+                if checkpoint == "last"
+                else at_checkpoint(run.read_summary(), run.read_rescore(checkpoint))
+            )
             rows.append(run_row(name, config.to_dict(), summary))
             metrics = run.read_metrics()
             seconds = train_seconds(metrics, config.batch_size)

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from infogan_bench.analysis import report, results
+from infogan_bench.cli import main
 from infogan_bench.config import RunConfig
 from infogan_bench.rundir import RunDir
 from tests.conftest import finished
@@ -95,3 +96,24 @@ def test_a_rescore_of_the_final_step_adds_its_scores_to_the_runs_row(tmp_path):
         scan_history=lambda keys: [],
     )
     assert results.load_wandb("me/proj", api=FakeApi([remote])).frame["fid_inception"][0] == 42.0
+
+
+def test_a_report_at_a_snapshot_reads_every_score_from_that_snapshots_rescore(tmp_path, capsys):
+    """`report --checkpoint step_50`: each finished run's scores are its eval_step_50.json's (a
+    study's second budget, as reports/cifar10_trained/score.sh writes them); a run whose
+    snapshot was not scored is left out of the statistics, not read at its end."""
+    for name, snapshot in (("a", {"cat_acc": 0.3, "fid_inception": 70.0}), ("b", None)):
+        run = RunDir(tmp_path / "runs" / name)
+        run.create(RunConfig(seed=ord(name)))
+        run.write_summary({**finished(0.8), "fid_inception": 40.0})
+        if snapshot is not None:
+            scores = {"checkpoint": "step_50", "step": 50, **snapshot}
+            run.rescore_path("step_50").write_text(json.dumps(scores))
+    frame = results.load_run_dirs([tmp_path / "runs"], "step_50").frame.set_index("run")
+    assert frame.loc["runs/a", ["cat_acc", "fid_inception", "step"]].tolist() == [0.3, 70.0, 50]
+    assert frame.loc["runs/a", "status"] == "finished"
+    assert frame.loc["runs/b", "status"] == results.UNFINISHED
+    out = tmp_path / "report"
+    args = ["report", "--runs", str(tmp_path / "runs"), "--name", "s", "--out", str(out)]
+    assert main([*args, "--checkpoint", "step_50"]) == 0
+    assert "2 runs: 1 finished, 0 failed, 1 unfinished" in capsys.readouterr().out
