@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -168,8 +169,11 @@ def sharing(device: str, quick: bool) -> dict:
         "0",
     ]
     totals = {}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # as runs share a machine (docs/runs.md)
     for n in (1, 2, 4):
-        procs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(n)]
+        procs = [
+            subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) for _ in range(n)
+        ]
         lines = [json.loads(p.communicate()[0].splitlines()[0]) for p in procs]
         totals[f"{n}_runs_images_per_s"] = round(sum(r["suite_images_per_s"] for r in lines), 1)
     return totals

@@ -16,7 +16,7 @@ from infogan_bench.rundir import CheckpointError, RunDir, holds_only_weights
 from infogan_bench.scoring.rescore import evaluate_run_dir
 from infogan_bench.training import losses
 from infogan_bench.training.loop import NonFiniteLossError, train
-from tests.conftest import cli_command, tiny_flags
+from tests.conftest import LEARNING_WIDTH, cli_command, tiny_flags
 
 
 def _weights(run_dir: str, name: str = "last") -> dict[str, torch.Tensor]:
@@ -195,8 +195,10 @@ def test_evaluate_rescores_the_final_checkpoint_identically(tiny_config):
 
 
 def test_short_digits_run_learns_the_codes(tiny_config):
-    """150 steps with 5 % of the labels. Measured over seeds 0-4 at 1, 2 and 4 threads (15 runs,
-    2-core CPU): L_I 0.946-1.004 at step 25 and 2.093-2.140 at the end, cat_acc 0.864-0.911.
+    """150 steps with 5 % of the labels, half-width nets. Measured (2-core CPU, `python
+    reports/perf/learning_bounds.py --width 0.5`) over seeds 0-4 at 1 thread and 0-1 at 2 and 4
+    threads (9 runs): L_I 0.479-0.587 at step 25 and 1.935-1.953 at the end, cat_acc
+    0.787-0.891 (the paper's nets: 2.093-2.140 and 0.864-0.911 over 15 runs).
     The unsupervised cat_acc at this length is not a learning signal (0.122-0.278 over seeds 0-3
     at 1 thread: a trajectory, not a property), so it is the benchmark's number, not a test's."""
     config = tiny_config(
@@ -207,22 +209,24 @@ def test_short_digits_run_learns_the_codes(tiny_config):
         checkpoint_every=150,
         supervised_fraction=0.05,
         lambda_cat=1.0,  # the paper's weight, as measured
-        width=1.0,  # the bounds were measured on the paper's nets
+        width=LEARNING_WIDTH,
     )
     summary = train(config)
     records = RunDir(config.run_dir).read_metrics()
     # Q recovers the categorical code of generated images: L_I climbs toward ln 10
-    assert records[0]["mi_lower_bound"] < 1.5 and summary["mi_lower_bound"] > 1.9
+    assert records[0]["mi_lower_bound"] < 1.5 and summary["mi_lower_bound"] > 1.85
     # and, guided by a few labels, its categories are the digits far above chance (0.1)
     assert summary["cat_acc"] > 0.7
 
 
 def test_short_digits_run_with_real_consistency_keeps_categories_under_augmentation(tiny_config):
-    """150 unsupervised steps with --real-consistency 1. Measured (2-core CPU) over seeds 0-3 at
-    1, 2 and 4 threads (7 runs): L_I 0.967-0.979 at step 25 and 2.108-2.137 at the end;
-    q_aug_survival 0.876-0.929, q_confidence 0.793-0.836 and q_marginal_entropy 2.056-2.195,
-    where the same runs without the axis end at 0.527-0.573, 0.205-0.225 and 2.226-2.246 (seeds
-    0-1, 1 thread): the entropy bound checks that the axis does not collapse the categories."""
+    """150 unsupervised steps with --real-consistency 1, half-width nets. Measured (2-core CPU,
+    `python reports/perf/learning_bounds.py --width 0.5`) over seeds 0-3 at 1 thread and 0-1 at 2
+    and 4 threads (8 runs): L_I 0.531-0.570 at step 25 and 1.933-1.963 at the end;
+    q_aug_survival 0.813-0.896, q_confidence 0.642-0.688 and q_marginal_entropy 2.141-2.270,
+    where runs without the axis (5 % labels instead, the test above) end at 0.582-0.656,
+    0.382-0.480 and 2.233-2.281: the entropy bound checks that the axis does not collapse the
+    categories. (The paper's nets: survival 0.876-0.929, confidence 0.793-0.836.)"""
     config = tiny_config(
         steps=150,
         batch_size=32,
@@ -231,22 +235,23 @@ def test_short_digits_run_with_real_consistency_keeps_categories_under_augmentat
         checkpoint_every=150,
         real_consistency=1.0,
         lambda_cat=1.0,
-        width=1.0,  # the bounds were measured on the paper's nets
+        width=LEARNING_WIDTH,
     )
     summary = train(config)
     records = RunDir(config.run_dir).read_metrics()
     # the axis leaves InfoGAN's own objective working: L_I climbs toward ln 10
-    assert records[0]["mi_lower_bound"] < 1.5 and summary["mi_lower_bound"] > 1.9
+    assert records[0]["mi_lower_bound"] < 1.5 and summary["mi_lower_bound"] > 1.85
     # and does its job on real test images: sure categories that survive the augmentation
-    assert summary["q_aug_survival"] > 0.8 and summary["q_confidence"] > 0.6
+    assert summary["q_aug_survival"] > 0.75 and summary["q_confidence"] > 0.55
     assert summary["q_marginal_entropy"] > 0.8 * math.log(10)  # every category in use
 
 
 def test_short_digits_run_with_info_augment_reads_the_code_through_the_affine(tiny_config):
     """150 unsupervised steps with --info-augment 1 at strength 2 (rotation ±30°, scale and
-    shift ±20 %). Measured (2-core CPU), seed 0 at 1, 2 and 4 threads and seeds 1-2 at 1 thread:
-    the augmented L_cat falls from 2.33-2.42 (chance: ln 10 = 2.30) at step 25 to 0.50-0.54 at the
-    end, L_I climbs from 0.77-0.80 to 2.08-2.11."""
+    shift ±20 %), half-width nets. Measured (2-core CPU, `python reports/perf/learning_bounds.py
+    --width 0.5`), seeds 0-2 at 1 thread and seed 0 at 2 and 4 threads: the augmented L_cat falls
+    from 2.352-2.398 (chance: ln 10 = 2.30) at step 25 to 0.724-0.970 at the end, L_I climbs from
+    0.405-0.491 to 1.859-1.921 (the paper's nets: to 0.50-0.54 and 2.08-2.11)."""
     config = tiny_config(
         steps=150,
         batch_size=32,
@@ -256,15 +261,15 @@ def test_short_digits_run_with_info_augment_reads_the_code_through_the_affine(ti
         info_augment=1.0,
         augment_strength=2.0,
         lambda_cat=1.0,
-        width=1.0,  # the bounds were measured on the paper's nets
+        width=LEARNING_WIDTH,
     )
     summary = train(config)
     records = RunDir(config.run_dir).read_metrics()
     # the second L_cat leaves InfoGAN's own objective working: L_I climbs toward ln 10
-    assert records[0]["mi_lower_bound"] < 1.5 and summary["mi_lower_bound"] > 1.9
+    assert records[0]["mi_lower_bound"] < 1.5 and summary["mi_lower_bound"] > 1.8
     # and Q learns to read G's code through the affine, from chance to far above it
     assert records[0]["loss_info_cat_aug"] > 0.9 * math.log(10)
-    assert records[-1]["loss_info_cat_aug"] < 0.4 * math.log(10)
+    assert records[-1]["loss_info_cat_aug"] < 0.5 * math.log(10)
 
 
 def _train_output(tmp_path, stderr) -> None:
