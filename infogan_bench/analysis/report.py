@@ -451,3 +451,11 @@ def publish(out: Path, name: str, project: str, entity: str | None, sweep: str |
     effects = pd.read_csv(out / "effects.csv")
     tables = {"variants": variants, "effects": effects}
     return publish_report(out, name, tables, headline(variants, effects), project, entity, sweep)
+
+
+def write_between(path: Path, begin: str, end: str, body: str) -> None:
+    """Put body between the markers begin and end of the text file at path (a study README's
+    generated table: reports/*/table.py), replacing what was there."""
+    text = path.read_text()
+    start, stop = text.index(begin) + len(begin), text.index(end)
+    path.write_text(f"{text[:start]}\n{body}\n{text[stop:]}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from infogan_bench.analysis.report import run_table
+from infogan_bench.analysis.report import run_table, write_between
 from infogan_bench.analysis.results import load_run_dirs
 
 HERE = Path(__file__).resolve().parent
@@ -19,13 +19,6 @@ def table() -> str:
     return runs.drop(columns=DROPPED).to_markdown(index=False)
 
 
-def main() -> None:
-    readme = HERE / "README.md"
-    text = readme.read_text()
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    readme.write_text(f"{text[:start]}\n{table()}\n{text[end:]}")
-    print(table())
-
-
 if __name__ == "__main__":
-    main()
+    write_between(HERE / "README.md", BEGIN, END, table())
+    print(table())

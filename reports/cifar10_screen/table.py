@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+from infogan_bench.analysis.report import write_between
 from infogan_bench.training.dwon import DWonPhase
 
 HERE = Path(__file__).resolve().parent
@@ -48,8 +49,5 @@ def table() -> str:
 
 
 if __name__ == "__main__":
-    readme = HERE / "README.md"
-    text = readme.read_text()
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    readme.write_text(text[:start] + "\n" + table() + "\n" + text[end:])
+    write_between(HERE / "README.md", BEGIN, END, table())
     print(table())

@@ -8,6 +8,8 @@ import json
 import re
 from pathlib import Path
 
+from infogan_bench.analysis.report import write_between
+
 HERE = Path(__file__).resolve().parent
 BEGIN, END = "<!-- main job table: begin -->", "<!-- main job table: end -->"
 KMEANS = 0.793  # k-means on raw pixels (the README's line above the table)
@@ -33,13 +35,6 @@ def table() -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    readme = HERE / "README.md"
-    text = readme.read_text()
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    readme.write_text(f"{text[:start]}\n{table()}\n{text[end:]}")
-    print(table())
-
-
 if __name__ == "__main__":
-    main()
+    write_between(HERE / "README.md", BEGIN, END, table())
+    print(table())
