@@ -42,10 +42,15 @@ def set_threads(config: RunConfig, device: torch.device) -> int:
     return threads
 
 
+def fast_paths_on(config: RunConfig, device: torch.device) -> bool:
+    """Whether the run takes the CUDA fast paths: a CUDA device and cuda_fast_paths."""
+    return device.type == "cuda" and config.cuda_fast_paths
+
+
 def use_fast_paths(config: RunConfig, device: torch.device) -> bool:
-    """On a CUDA device with cuda_fast_paths: TF32 for matmuls and convolutions and cudnn's
-    benchmark mode for this process (fused Adam is the Trainer's); whether they are on."""
-    fast = device.type == "cuda" and config.cuda_fast_paths
+    """When fast_paths_on: TF32 for matmuls and convolutions and cudnn's benchmark mode for this
+    process (fused Adam is the Trainer's); whether they are on."""
+    fast = fast_paths_on(config, device)
     if fast:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from infogan_bench.config import ConfigError, RunConfig
 from infogan_bench.data.augment import random_affine
+from infogan_bench.device import fast_paths_on
 from infogan_bench.errors import first_line
 from infogan_bench.nets.latent import Latent, sample_latent, scored_code, split_q
 from infogan_bench.nets.models import Discriminator, Generator, build_models
@@ -63,7 +64,7 @@ class Trainer:
         generator, discriminator = build_models(config, image_shape)
         generator.to(device)
         discriminator.to(device)
-        fused = device.type == "cuda" and config.cuda_fast_paths
+        fused = fast_paths_on(config, device)
         opt_g, opt_d, opt_info = _optimisers(config, generator, discriminator, fused)
         ema = MovingAverage(generator, config.ema_decay) if config.ema_decay > 0 else None
         if config.compile:  # in place: the weights keep their names in checkpoints
